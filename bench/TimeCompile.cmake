@@ -1,0 +1,21 @@
+# Times one compile with GNU time: wall seconds and peak memory, against the 5 s / 1 GB goal.
+cmake_minimum_required(VERSION 3.25)
+find_program(GNU_TIME time PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+set(flags -std=c++20 -O1)
+foreach(dir IN LISTS INCLUDE_DIRS)
+  list(APPEND flags "-I${dir}")
+endforeach()
+set(report "${OUTPUT}.time")
+execute_process(COMMAND "${GNU_TIME}" -f "%e %M" -o "${report}" "${COMPILER}" ${flags} "${SOURCE}" -o "${OUTPUT}"
+                RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "compiling ${SOURCE} failed")
+endif()
+file(READ "${report}" measured)
+string(STRIP "${measured}" measured)
+separate_arguments(measured)
+list(GET measured 0 seconds)
+list(GET measured 1 kilobytes)
+math(EXPR megabytes "${kilobytes} / 1024")
+message("g++ -O1, torchvision ResNet-152 declared and summarized: ${seconds} s, ${megabytes} MB peak "
+        "(goal: under 5 s and 1024 MB)")

@@ -1,0 +1,138 @@
+// The run-time graph of a network: one Op per leaf layer and per residual add, in execution order.
+//
+// It comes from the same walk as the compile-time check (network.hpp), with a visitor that records
+// instead of counting. Lowering, weights I/O and the detailed summary read this graph; nothing here
+// needs Halide.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <snc/network.hpp>
+
+namespace snc {
+
+struct Op {
+    OpSpec spec;
+    std::string name;          // PyTorch module path: "layer1.0.conv1"; its tensors are name + ".weight", ...
+    std::string type;          // as declared: "Conv<64, 3, Pad<1>, NoBias>"
+    std::int64_t element = 0;  // the top-level element it belongs to
+    int input = 0;             // value ids: 0 is the network's input, ops[i] produces value i + 1
+    int shortcut = -1;         // Add only: the shortcut's value (input is the body's)
+    Shape in, out;
+    // Set when the input is (N, F) with F the features of a flattened (H, W, C) image, in snc's
+    // H, W, C order. PyTorch orders them C, H, W, so a Dense weight's input axis and BatchNorm's
+    // per-feature tensors from PyTorch are permuted when loaded (see io).
+    Shape flatten_source;
+    TensorList tensors;
+
+    bool has_parameters() const { return tensors.size > 0; }
+    std::string tensor_name(const TensorSpec& tensor) const {
+        return name.empty() ? std::string(tensor.name) : name + "." + std::string(tensor.name);
+    }
+};
+
+struct Graph {
+    Shape input;
+    std::vector<Op> ops;
+    int output = 0;  // the value the network returns
+
+    Shape shape_of(int value) const { return value == 0 ? input : ops[value - 1].out; }
+    // How many ops read each value: a fused stage may only swallow a value nobody else reads.
+    std::vector<int> readers() const {
+        std::vector<int> count(ops.size() + 1, 0);
+        for (const Op& op : ops) {
+            ++count[op.input];
+            if (op.shortcut >= 0) ++count[op.shortcut];
+        }
+        ++count[output];
+        return count;
+    }
+};
+
+namespace detail {
+
+struct GraphValue {
+    int id = 0;
+    Shape shape;
+    Shape flatten_source;
+};
+
+struct GraphBuilder {
+    Graph graph;
+    std::vector<Segment> path;
+    std::int64_t element = 0;
+
+    bool failed() const { return false; }  // the network was checked while it compiled
+    void enter(Segment segment) {
+        if (segment.kind != Segment::Kind::none) path.push_back(segment);
+    }
+    void leave(Segment segment) {
+        if (segment.kind != Segment::Kind::none) path.pop_back();
+    }
+    std::string dotted_path() const {
+        std::string text;
+        for (const Segment& segment : path) {
+            if (!text.empty()) text += '.';
+            text += segment.kind == Segment::Kind::index ? std::to_string(segment.index) : std::string(segment.name);
+        }
+        return text;
+    }
+
+    GraphValue push(Op op, Shape out_flatten_source) {
+        op.element = element;
+        graph.ops.push_back(std::move(op));
+        return {int(graph.ops.size()), graph.ops.back().out, out_flatten_source};
+    }
+
+    template <class L>
+    GraphValue leaf(GraphValue in) {
+        Op op{.spec = L::spec(in.shape),
+              .name = dotted_path(),
+              .type = std::string(type_name<L>.view()),
+              .input = in.id,
+              .in = in.shape,
+              .out = L::output(in.shape),
+              .flatten_source = in.flatten_source,
+              .tensors = L::tensors(in.shape)};
+        Shape out_flatten_source = in.flatten_source;  // element-wise layers keep the feature order
+        if (op.spec.kind == OpKind::flatten && in.shape.is_image()) out_flatten_source = in.shape;
+        if (op.spec.kind == OpKind::dense || op.spec.kind == OpKind::global_avg_pool) out_flatten_source = {};
+        return push(std::move(op), out_flatten_source);
+    }
+
+    template <class Block>
+    GraphValue add(GraphValue body, GraphValue shortcut, GraphValue) {
+        Op op{.spec = {.kind = OpKind::add},
+              .name = dotted_path(),
+              .type = "Add",
+              .input = body.id,
+              .shortcut = shortcut.id,
+              .in = body.shape,
+              .out = body.shape,
+              .flatten_source = body.flatten_source};
+        return push(std::move(op), body.flatten_source);
+    }
+};
+
+struct ElementHooks {
+    GraphBuilder& builder;
+    template <class L>
+    void before(std::int64_t index) { builder.element = index; }
+    void after(std::int64_t, const GraphValue&) {}
+};
+
+}  // namespace detail
+
+template <NetworkType Net>
+    requires(Net::valid)
+Graph build_graph() {
+    detail::GraphBuilder builder;
+    builder.graph.input = Net::input_shape;
+    detail::GraphValue out = Net::walk(builder, detail::GraphValue{0, Net::input_shape, {}},
+                                       detail::ElementHooks{builder});
+    builder.graph.output = out.id;
+    return std::move(builder.graph);
+}
+
+}  // namespace snc

@@ -1,0 +1,96 @@
+// Layer options, written in any order after a layer's required arguments:
+//   Conv<64, 3, Same, Stride<2>, NoBias>, MaxPool<3, Stride<2>, Pad<1>>, BatchNorm<Epsilon<1e-3f>>.
+//
+// Each option is a small type that edits a LayerOptions value; a layer folds its options over the
+// defaults with hana::fold_left, and rejects options that do not belong to it with one sentence.
+#pragma once
+
+#include <boost/hana/fold_left.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+
+#include <snc/layers/layer.hpp>
+
+namespace snc {
+
+enum class Padding : std::uint8_t { valid, same, explicit_pixels };
+
+struct LayerOptions {
+    bool has_stride = false;  // without Stride<S>: 1 for Conv, the window for pools
+    int stride = 0;
+    Padding padding = Padding::valid;
+    int pad = 0;
+    bool bias = true;
+    bool count_include_pad = false;
+    float epsilon = 1e-5f;
+    float momentum = 0.1f;
+};
+
+// Which layers an option belongs to.
+enum class OptionFamily : std::uint8_t { window, bias, average, normalization };
+
+template <int S>
+struct Stride {
+    static constexpr OptionFamily family = OptionFamily::window;
+    static constexpr LayerOptions apply(LayerOptions o) { o.has_stride = true; o.stride = S; return o; }
+};
+// No padding: the window stays inside the input (the default, as in Keras).
+struct Valid {
+    static constexpr OptionFamily family = OptionFamily::window;
+    static constexpr LayerOptions apply(LayerOptions o) { o.padding = Padding::valid; return o; }
+};
+// TensorFlow/Keras 'same': out = ceil(in / stride); the odd padding pixel goes bottom/right.
+struct Same {
+    static constexpr OptionFamily family = OptionFamily::window;
+    static constexpr LayerOptions apply(LayerOptions o) { o.padding = Padding::same; return o; }
+};
+// P pixels on every side, as PyTorch's padding=P.
+template <int P>
+struct Pad {
+    static constexpr OptionFamily family = OptionFamily::window;
+    static constexpr LayerOptions apply(LayerOptions o) { o.padding = Padding::explicit_pixels; o.pad = P; return o; }
+};
+struct NoBias {
+    static constexpr OptionFamily family = OptionFamily::bias;
+    static constexpr LayerOptions apply(LayerOptions o) { o.bias = false; return o; }
+};
+// AvgPool divides by the whole window, padding included (PyTorch's count_include_pad=True);
+// by default it divides by the pixels inside the input, as Keras and ONNX do.
+struct CountIncludePad {
+    static constexpr OptionFamily family = OptionFamily::average;
+    static constexpr LayerOptions apply(LayerOptions o) { o.count_include_pad = true; return o; }
+};
+template <float E>
+struct Epsilon {
+    static constexpr OptionFamily family = OptionFamily::normalization;
+    static constexpr LayerOptions apply(LayerOptions o) { o.epsilon = E; return o; }
+};
+// PyTorch's convention: running = (1 - momentum) * running + momentum * batch.
+template <float M>
+struct Momentum {
+    static constexpr OptionFamily family = OptionFamily::normalization;
+    static constexpr LayerOptions apply(LayerOptions o) { o.momentum = M; return o; }
+};
+
+template <class O>
+concept LayerOption = requires {
+    { O::family } -> std::convertible_to<OptionFamily>;
+    { O::apply(LayerOptions{}) } -> std::same_as<LayerOptions>;
+};
+
+namespace detail {
+template <class... Options>
+constexpr LayerOptions fold_options() {
+    return boost::hana::fold_left(boost::hana::tuple_t<Options...>, LayerOptions{}, [](LayerOptions o, auto option) {
+        return decltype(option)::type::apply(o);
+    });
+}
+
+template <class O, OptionFamily... Accepted>
+constexpr bool option_in() {
+    if constexpr (!LayerOption<O>) return false;
+    else return ((O::family == Accepted) || ...);
+}
+}  // namespace detail
+
+}  // namespace snc

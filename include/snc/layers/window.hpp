@@ -1,0 +1,69 @@
+// The sliding-window rule shared by Conv, MaxPool and AvgPool.
+//
+//   out = (in + pad_before + pad_after - kernel) / stride + 1        (integer division, floor)
+//
+// with the paddings of `Same` chosen as TensorFlow does: out = ceil(in / stride),
+// pad_total = max((out - 1) * stride + kernel - in, 0), pad_before = pad_total / 2, the rest after.
+#pragma once
+
+#include <snc/layers/options.hpp>
+
+namespace snc::detail {
+
+constexpr std::int64_t window_extent(std::int64_t in, int kernel, int stride, int pad_before, int pad_after) {
+    return (in + pad_before + pad_after - kernel) / stride + 1;
+}
+
+struct SidePads {
+    int before = 0, after = 0;
+};
+
+constexpr SidePads same_pads(std::int64_t in, int kernel, int stride) {
+    std::int64_t out = (in + stride - 1) / stride;
+    std::int64_t total = (out - 1) * stride + kernel - in;
+    if (total < 0) total = 0;
+    return {int(total / 2), int(total - total / 2)};
+}
+
+constexpr Window resolve_window(const LayerOptions& options, int kernel, int default_stride, Shape in) {
+    Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride};
+    if (options.padding == Padding::explicit_pixels) {
+        window.pad_top = window.pad_left = window.pad_bottom = window.pad_right = options.pad;
+    } else if (options.padding == Padding::same) {
+        SidePads rows = same_pads(in.h(), kernel, window.stride);
+        SidePads cols = same_pads(in.w(), kernel, window.stride);
+        window.pad_top = rows.before, window.pad_bottom = rows.after;
+        window.pad_left = cols.before, window.pad_right = cols.after;
+    }
+    return window;
+}
+
+// The checks every windowed layer makes, in the order a reader would: its own numbers, then the input.
+constexpr bool check_window(std::string_view kind, const LayerOptions& options, int kernel, int default_stride,
+                            Shape in, Complaint& complaint) {
+    if (!require_positive(kernel, "the window size", complaint)) return false;
+    if (options.has_stride && !require_positive(options.stride, "the stride", complaint)) return false;
+    if (options.pad < 0) {
+        complaint << "the padding must not be negative, got " << options.pad;
+        return false;
+    }
+    if (!require_image(kind, in, complaint)) return false;
+    Window window = resolve_window(options, kernel, default_stride, in);
+    std::int64_t padded_h = in.h() + window.pad_top + window.pad_bottom;
+    std::int64_t padded_w = in.w() + window.pad_left + window.pad_right;
+    if (padded_h < kernel || padded_w < kernel) {
+        complaint << "its " << kernel << "x" << kernel << " window is larger than the padded input " << padded_h
+                  << "x" << padded_w << " of " << in;
+        return false;
+    }
+    return true;
+}
+
+constexpr Shape window_output(const Window& window, Shape in, std::int64_t channels) {
+    return Shape{in.n(),
+                 window_extent(in.h(), window.kernel, window.stride, window.pad_top, window.pad_bottom),
+                 window_extent(in.w(), window.kernel, window.stride, window.pad_left, window.pad_right),
+                 channels};
+}
+
+}  // namespace snc::detail

@@ -1,0 +1,90 @@
+// torchvision's ResNets (He et al., 2015), exactly as torchvision.models builds them, with its
+// parameter names: conv1, bn1, layer1.0.conv1, layer2.0.downsample.0, fc.
+//
+//   ResNet-18: BasicBlock, 2, 2, 2, 2 blocks      ResNet-50:  Bottleneck, 3, 4, 6, 3
+//   ResNet-34: BasicBlock, 3, 4, 6, 3             ResNet-101: Bottleneck, 3, 4, 23, 3
+//                                                 ResNet-152: Bottleneck, 3, 8, 36, 3
+// Convolutions have no bias; the stride sits on the 3x3 conv (torchvision's "ResNet v1.5").
+#pragma once
+
+#include <utility>
+
+#include <snc/snc.hpp>
+
+namespace snc::nets::torchvision {
+
+// downsample = 1x1 conv with the block's stride + BN, when the block changes channels or size.
+template <int Channels, int Strides>
+using Downsample = Named<"downsample", Seq<Conv<Channels, 1, Stride<Strides>, NoBias>, BatchNorm<>>>;
+
+template <bool Needed, int Channels, int Strides>
+using ShortcutOf = std::conditional_t<Needed, Downsample<Channels, Strides>, Identity>;
+
+// BasicBlock: conv3x3(stride) -> bn1 -> relu -> conv3x3 -> bn2, + shortcut, relu.
+template <int Planes, int Strides = 1, bool HasDownsample = false>
+struct BasicBlock
+    : Seq<Named<"", Residual<Named<"", Seq<Named<"conv1", Conv<Planes, 3, Stride<Strides>, Pad<1>, NoBias>>,
+                                           Named<"bn1", BatchNorm<>>,
+                                           Named<"relu", ReLU>,
+                                           Named<"conv2", Conv<Planes, 3, Pad<1>, NoBias>>,
+                                           Named<"bn2", BatchNorm<>>>>,
+                             ShortcutOf<HasDownsample, Planes, Strides>>>,
+          Named<"relu", ReLU>> {
+    static constexpr int expansion = 1;
+};
+
+// Bottleneck: conv1x1 -> bn1 -> relu -> conv3x3(stride) -> bn2 -> relu -> conv1x1(4x) -> bn3,
+// + shortcut, relu.
+template <int Planes, int Strides = 1, bool HasDownsample = false>
+struct Bottleneck
+    : Seq<Named<"", Residual<Named<"", Seq<Named<"conv1", Conv<Planes, 1, NoBias>>,
+                                           Named<"bn1", BatchNorm<>>,
+                                           Named<"relu", ReLU>,
+                                           Named<"conv2", Conv<Planes, 3, Stride<Strides>, Pad<1>, NoBias>>,
+                                           Named<"bn2", BatchNorm<>>,
+                                           Named<"relu", ReLU>,
+                                           Named<"conv3", Conv<Planes * 4, 1, NoBias>>,
+                                           Named<"bn3", BatchNorm<>>>>,
+                             ShortcutOf<HasDownsample, Planes * 4, Strides>>>,
+          Named<"relu", ReLU>> {
+    static constexpr int expansion = 4;
+};
+
+namespace detail {
+template <template <int, int, bool> class Block, int Planes, int Strides, bool FirstDownsample, std::size_t... Rest>
+auto stage_of(std::index_sequence<Rest...>)
+    -> Seq<Block<Planes, Strides, FirstDownsample>, std::conditional_t<(Rest, true), Block<Planes, 1, false>, void>...>;
+}  // namespace detail
+
+// torchvision's _make_layer: Blocks blocks of Planes, the first with the stride and, when channels
+// or size change, a downsample shortcut.
+template <template <int, int, bool> class Block, int Planes, int Blocks, int Strides, int InPlanes>
+struct Stage : decltype(detail::stage_of<Block, Planes, Strides,
+                                         (Strides != 1 || InPlanes != Planes * Block<Planes, 1, false>::expansion)>(
+                   std::make_index_sequence<Blocks - 1>{})) {};
+
+template <template <int, int, bool> class Block, int L1, int L2, int L3, int L4, int Batch, int Classes>
+struct ResNet : Network<Input<Batch, 224, 224, 3>,
+                        Named<"conv1", Conv<64, 7, Stride<2>, Pad<3>, NoBias>>,
+                        Named<"bn1", BatchNorm<>>,
+                        Named<"relu", ReLU>,
+                        Named<"maxpool", MaxPool<3, Stride<2>, Pad<1>>>,
+                        Named<"layer1", Stage<Block, 64, L1, 1, 64>>,
+                        Named<"layer2", Stage<Block, 128, L2, 2, 64 * Block<64, 1, false>::expansion>>,
+                        Named<"layer3", Stage<Block, 256, L3, 2, 128 * Block<64, 1, false>::expansion>>,
+                        Named<"layer4", Stage<Block, 512, L4, 2, 256 * Block<64, 1, false>::expansion>>,
+                        Named<"avgpool", GlobalAvgPool>,
+                        Named<"fc", Dense<Classes>>> {};
+
+template <int Batch = 1, int Classes = 1000>
+struct ResNet18 : ResNet<BasicBlock, 2, 2, 2, 2, Batch, Classes> {};
+template <int Batch = 1, int Classes = 1000>
+struct ResNet34 : ResNet<BasicBlock, 3, 4, 6, 3, Batch, Classes> {};
+template <int Batch = 1, int Classes = 1000>
+struct ResNet50 : ResNet<Bottleneck, 3, 4, 6, 3, Batch, Classes> {};
+template <int Batch = 1, int Classes = 1000>
+struct ResNet101 : ResNet<Bottleneck, 3, 4, 23, 3, Batch, Classes> {};
+template <int Batch = 1, int Classes = 1000>
+struct ResNet152 : ResNet<Bottleneck, 3, 8, 36, 3, Batch, Classes> {};
+
+}  // namespace snc::nets::torchvision

@@ -1,0 +1,14 @@
+// snc: networks as C++ types, every shape checked while the program compiles.
+// This header needs only Boost (Hana); the Halide lowering lives in <snc/lower.hpp>.
+#pragma once
+
+#include <snc/shape.hpp>
+#include <snc/layers/activation.hpp>
+#include <snc/layers/block.hpp>
+#include <snc/layers/conv.hpp>
+#include <snc/layers/dense.hpp>
+#include <snc/layers/norm.hpp>
+#include <snc/layers/pool.hpp>
+#include <snc/network.hpp>
+#include <snc/graph.hpp>
+#include <snc/summary.hpp>

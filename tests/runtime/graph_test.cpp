@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <snc/nets/d2l.hpp>
+#include <snc/nets/torchvision.hpp>
+
+namespace {
+std::vector<std::string> tensor_names(const snc::Graph& graph) {
+    std::vector<std::string> names;
+    for (const snc::Op& op : graph.ops)
+        for (const snc::TensorSpec& tensor : op.tensors) names.push_back(op.tensor_name(tensor));
+    return names;
+}
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+}  // namespace
+
+TEST_CASE("BNLeNet's tensors carry the names of one nn.Sequential") {
+    snc::Graph graph = snc::build_graph<snc::nets::d2l::BNLeNet<>>();
+    std::vector<std::string> names = tensor_names(graph);
+    std::vector<std::string> expected = {
+        "0.weight",  "0.bias",  "1.weight",  "1.bias",  "1.running_mean",  "1.running_var",
+        "4.weight",  "4.bias",  "5.weight",  "5.bias",  "5.running_mean",  "5.running_var",
+        "9.weight",  "9.bias",  "10.weight", "10.bias", "10.running_mean", "10.running_var",
+        "12.weight", "12.bias", "13.weight", "13.bias", "13.running_mean", "13.running_var",
+        "15.weight", "15.bias"};
+    CHECK(names == expected);
+    CHECK(graph.ops.size() == 16);
+    CHECK(graph.output == 16);
+}
+
+TEST_CASE("a dense layer after Flatten knows the image its features came from") {
+    snc::Graph graph = snc::build_graph<snc::nets::d2l::BNLeNet<>>();
+    const snc::Op& dense = graph.ops[9];
+    CHECK(dense.spec.kind == snc::OpKind::dense);
+    CHECK(dense.flatten_source == snc::Shape{128, 4, 4, 16});
+    CHECK(dense.tensors.items[0].dims[0] == 120);
+    CHECK(dense.tensors.items[0].dims[1] == 256);
+    CHECK(graph.ops[12].flatten_source.rank == 0);  // after a Dense, features are its units
+}
+
+TEST_CASE("torchvision ResNet-18's tensors carry torchvision's names and shapes") {
+    snc::Graph graph = snc::build_graph<snc::nets::torchvision::ResNet18<>>();
+    std::vector<std::string> names = tensor_names(graph);
+    CHECK(contains(names, "conv1.weight"));
+    CHECK(!contains(names, "conv1.bias"));
+    CHECK(contains(names, "layer1.0.bn1.running_var"));
+    CHECK(contains(names, "layer2.0.downsample.0.weight"));
+    CHECK(contains(names, "layer2.0.downsample.1.running_mean"));
+    CHECK(!contains(names, "layer1.0.downsample.0.weight"));
+    CHECK(contains(names, "fc.bias"));
+    CHECK(names.size() == 102);  // the state_dict's 122 entries less 20 num_batches_tracked
+
+    const snc::Op& conv1 = graph.ops[0];
+    CHECK(conv1.tensors.items[0].dims[0] == 64);
+    CHECK(conv1.tensors.items[0].dims[1] == 3);
+    CHECK(conv1.tensors.items[0].dims[2] == 7);
+    CHECK(conv1.spec.window.pad_top == 3);
+    CHECK(conv1.spec.window.stride == 2);
+}
+
+TEST_CASE("a residual add reads the body's output and the shortcut's") {
+    snc::Graph graph = snc::build_graph<snc::Network<snc::Input<4, 6, 6, 3>, snc::nets::d2l::Residual<6, true, 2>>>();
+    // conv1, bn1, relu, conv2, bn2, conv3 (shortcut), add, relu
+    REQUIRE(graph.ops.size() == 8);
+    const snc::Op& add = graph.ops[6];
+    CHECK(add.spec.kind == snc::OpKind::add);
+    CHECK(add.input == 5);     // bn2's value
+    CHECK(add.shortcut == 6);  // conv3's value
+    CHECK(graph.ops[5].input == 0);
+    CHECK(graph.ops[5].name == "0.conv3");
+    CHECK(add.out == snc::Shape{4, 3, 3, 6});
+    std::vector<int> readers = graph.readers();
+    CHECK(readers[0] == 2);  // the input feeds conv1 and conv3
+}
