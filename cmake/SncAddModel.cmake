@@ -1,0 +1,95 @@
+# snc_add_model(<target> NETWORK <C++ type> HEADER <header>
+#               [WEIGHTS <file.safetensors>] [TARGETS <halide targets...>] [STMT <variable>])
+#
+# Compiles the network <C++ type>, declared in the C++ <header>, into a static library <target>
+# with a C header <target>.h (the target's name made a C identifier, "snc-net" -> snc_net.h):
+#   <id>(input, output)                   with WEIGHTS: the weights are inside the library
+#   <id>(input, weights, output)          without: packed weights come at run time
+#   <id>_with_weights(input, weights, output), <id>_pack_weights(path, ...), shapes, counts
+# TARGETS are Halide targets; several build one library that picks the best the CPU supports at
+# run time (list the most specific first, a baseline last). The default is explicit, not the build
+# machine's host, so binaries are portable. All models of a project share one Halide runtime.
+# STMT names a variable that receives the path of the lowered statement of the first target.
+
+set(SNC_DEFAULT_TARGETS x86-64-linux-avx512_skylake x86-64-linux-avx2-fma-f16c x86-64-linux
+    CACHE STRING "Halide targets of snc_add_model when it is given none")
+set(_SNC_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+function(snc_add_model TARGET)
+  cmake_parse_arguments(ARG "" "NETWORK;HEADER;WEIGHTS;STMT" "TARGETS" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "snc_add_model(${TARGET}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_NETWORK OR NOT ARG_HEADER)
+    message(FATAL_ERROR "snc_add_model(${TARGET}): NETWORK <C++ type> and HEADER <header> are required")
+  endif()
+  if(NOT ARG_TARGETS)
+    set(ARG_TARGETS ${SNC_DEFAULT_TARGETS})
+  endif()
+  get_filename_component(header "${ARG_HEADER}" ABSOLUTE)
+  if(NOT EXISTS "${header}")
+    message(FATAL_ERROR "snc_add_model(${TARGET}): HEADER ${header} does not exist")
+  endif()
+  string(MAKE_C_IDENTIFIER "${TARGET}" id)
+  set(work "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.snc")
+
+  set(SNC_TARGET "${TARGET}")
+  set(SNC_ID "${id}")
+  set(SNC_NETWORK "${ARG_NETWORK}")
+  set(SNC_HEADER "${header}")
+
+  # The generator: one instantiation of snc's generator template for this network.
+  configure_file("${_SNC_CMAKE_DIR}/templates/generator.cpp.in" "${work}/${id}_generator.cpp" @ONLY)
+  add_executable(${id}.generator "${work}/${id}_generator.cpp")
+  target_link_libraries(${id}.generator PRIVATE snc::compiler)
+
+  # The Halide pipeline, sharing the first model's runtime.
+  get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
+  set(runtime_argument "")
+  if(runtime)
+    set(runtime_argument USE_RUNTIME ${runtime})
+  endif()
+  set(stmt_argument "")
+  if(ARG_STMT)
+    set(stmt_argument STMT stmt_file)
+  endif()
+  add_halide_library(${id}_halide FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_with_weights
+                     TARGETS ${ARG_TARGETS} ${runtime_argument} ${stmt_argument})
+  if(NOT runtime)
+    set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${id}_halide.runtime)
+  endif()
+  if(ARG_STMT)
+    set(${ARG_STMT} "${CMAKE_CURRENT_BINARY_DIR}/${stmt_file}" PARENT_SCOPE)
+  endif()
+
+  # The C entry points, with the weights embedded or taken at run time.
+  if(ARG_WEIGHTS)
+    get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE)
+    set(SNC_WEIGHTS "${weights}")
+    set(SNC_PACKED_FILE "${work}/${id}.packed")
+    add_custom_command(OUTPUT "${SNC_PACKED_FILE}"
+                       COMMAND ${id}.generator --pack "${weights}" "${SNC_PACKED_FILE}"
+                       DEPENDS ${id}.generator "${weights}"
+                       COMMENT "snc: checking, folding and packing ${ARG_WEIGHTS} for ${TARGET}"
+                       VERBATIM)
+    set(SNC_ENTRY_DOC " with the weights built into the library")
+    set(SNC_ENTRY_PARAMETERS "struct halide_buffer_t *input, struct halide_buffer_t *output")
+    file(READ "${_SNC_CMAKE_DIR}/templates/embedded_entry.cpp.in" SNC_ENTRY_DEFINITION)
+  else()
+    set(SNC_ENTRY_DOC ": weights are the packed floats of ${id}_pack_weights")
+    set(SNC_ENTRY_PARAMETERS
+        "struct halide_buffer_t *input, struct halide_buffer_t *weights, struct halide_buffer_t *output")
+    file(READ "${_SNC_CMAKE_DIR}/templates/runtime_entry.cpp.in" SNC_ENTRY_DEFINITION)
+  endif()
+  string(CONFIGURE "${SNC_ENTRY_DEFINITION}" SNC_ENTRY_DEFINITION @ONLY)
+  configure_file("${_SNC_CMAKE_DIR}/templates/model.h.in" "${work}/include/${id}.h" @ONLY)
+  configure_file("${_SNC_CMAKE_DIR}/templates/model.cpp.in" "${work}/${id}.cpp" @ONLY)
+
+  add_library(${TARGET} STATIC "${work}/${id}.cpp")
+  if(ARG_WEIGHTS)
+    set_source_files_properties("${work}/${id}.cpp" PROPERTIES OBJECT_DEPENDS "${SNC_PACKED_FILE}")
+  endif()
+  target_include_directories(${TARGET} PUBLIC "$<BUILD_INTERFACE:${work}/include>")
+  target_link_libraries(${TARGET} PUBLIC ${id}_halide PRIVATE snc::io)
+  target_compile_features(${TARGET} PRIVATE cxx_std_20)
+endfunction()

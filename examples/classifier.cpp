@@ -1,0 +1,224 @@
+// One command line for every compiled classifier (snc-resnet18, snc-bnlenet, snc-d2l-resnet18):
+//   --input X.npy      float32 (N, H, W, C) with any N; the compiled batch runs as often as needed
+//   --output Y.npy     the logits, (N, classes)
+//   --weights W.safetensors   a PyTorch state_dict to use instead of the embedded weights
+//   --bench R          the median latency of R runs of one compiled batch, in ms
+//   --idx DIR          (Fashion-MNIST models) classify the test set and print the accuracy;
+//                      DIR defaults to /usr/share/datasets/fashion-mnist
+//   --threads T        worker threads (default: Halide's, all cores)
+// Built once per model: SNC_MODEL names the model library's entry point (see snc_add_model).
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <HalideBuffer.h>
+#include <HalideRuntime.h>
+
+#include <snc/data.hpp>
+#include <snc/io/npy.hpp>
+
+#include SNC_MODEL_HEADER
+
+#define SNC_PASTE2(a, b) a##b
+#define SNC_PASTE(a, b) SNC_PASTE2(a, b)
+#define SNC_CALL(suffix) SNC_PASTE(SNC_MODEL, suffix)
+
+namespace {
+
+struct Options {
+    std::optional<std::string> input, output, weights, idx;
+    int bench = 0;
+    int threads = 0;
+};
+
+[[noreturn]] void usage(const char* program, const std::string& problem) {
+    if (!problem.empty()) std::cerr << program << ": " << problem << "\n";
+    std::cerr << "usage: " << program << " [--input X.npy] [--output Y.npy] [--weights W.safetensors] [--bench R]"
+              << (SNC_FASHION_MNIST ? " [--idx [DIR]]" : "") << " [--threads T]\n";
+    std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        std::string flag = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(argv[0], flag + " needs a value");
+            return argv[++i];
+        };
+        auto number = [&](const std::string& text) {
+            try {
+                std::size_t used = 0;
+                int n = std::stoi(text, &used);
+                if (used == text.size() && n > 0) return n;
+            } catch (...) {
+            }
+            usage(argv[0], flag + " needs a positive number, got '" + text + "'");
+        };
+        if (flag == "--input") options.input = value();
+        else if (flag == "--output") options.output = value();
+        else if (flag == "--weights") options.weights = value();
+        else if (flag == "--bench") options.bench = number(value());
+        else if (flag == "--threads") options.threads = number(value());
+        else if (flag == "--idx" && SNC_FASHION_MNIST)
+            options.idx = (i + 1 < argc && argv[i + 1][0] != '-') ? value() : "/usr/share/datasets/fashion-mnist";
+        else if (flag == "--help" || flag == "-h") usage(argv[0], "");
+        else usage(argv[0], "unknown option " + flag);
+    }
+    if (!options.input && !options.bench && !options.idx) {
+        if (SNC_FASHION_MNIST) options.idx = "/usr/share/datasets/fashion-mnist";
+        else usage(argv[0], "nothing to do: give --input, --bench or both");
+    }
+    if (options.output && !options.input) usage(argv[0], "--output needs --input");
+    return options;
+}
+
+std::vector<int> halide_extents(const int64_t* shape, int rank) {
+    std::vector<int> extents;
+    for (int d = rank - 1; d >= 0; --d) extents.push_back(int(shape[d]));
+    return extents;
+}
+
+std::string shape_text(const int64_t* shape, int rank, bool any_batch) {
+    std::string text = "(";
+    for (int d = 0; d < rank; ++d) text += (d ? ", " : "") + (d == 0 && any_batch ? std::string("N") : std::to_string(shape[d]));
+    return text + ")";
+}
+
+// The compiled network with its weights: embedded, or packed from --weights.
+class Model {
+public:
+    explicit Model(const std::optional<std::string>& weights_file) {
+        if (!weights_file) {
+#if SNC_EMBEDDED_WEIGHTS
+            return;
+#else
+            throw snc::Error("this program has no embedded weights: give --weights W.safetensors");
+#endif
+        }
+        packed_.resize(std::size_t(SNC_CALL(_packed_weight_count)()));
+        char error[4096];
+        if (SNC_CALL(_pack_weights)(weights_file->c_str(), packed_.data(), int64_t(packed_.size()), error, sizeof error))
+            throw snc::Error(error);
+    }
+
+    void run(Halide::Runtime::Buffer<float>& input, Halide::Runtime::Buffer<float>& output) {
+        int result = 0;
+        if (packed_.empty()) {
+#if SNC_EMBEDDED_WEIGHTS
+            result = SNC_MODEL(input, output);
+#endif
+        } else {
+            Halide::Runtime::Buffer<float> weights(packed_.data(), int(packed_.size()));
+            result = SNC_CALL(_with_weights)(input, weights, output);
+        }
+        if (result != 0) throw snc::Error("the compiled network failed with Halide error " + std::to_string(result));
+    }
+
+private:
+    std::vector<float> packed_;
+};
+
+// Runs the compiled batch over all N rows of `inputs`, the last batch padded with zeros.
+snc::Tensor classify_all(Model& model, const snc::Tensor& inputs) {
+    const int64_t batch = SNC_CALL(_input_shape)[0];
+    const int64_t in_row = SNC_CALL(_input_shape)[1] * (SNC_CALL(_input_rank) == 4 ? SNC_CALL(_input_shape)[2] * SNC_CALL(_input_shape)[3] : 1);
+    const int64_t out_row = SNC_CALL(_output_shape)[1];
+    const int64_t n = inputs.shape[0];
+    Halide::Runtime::Buffer<float> in(halide_extents(SNC_CALL(_input_shape), SNC_CALL(_input_rank)));
+    Halide::Runtime::Buffer<float> out(halide_extents(SNC_CALL(_output_shape), SNC_CALL(_output_rank)));
+    snc::Tensor logits({n, out_row});
+    for (int64_t first = 0; first < n; first += batch) {
+        int64_t rows = std::min(batch, n - first);
+        std::fill(in.data(), in.data() + in.number_of_elements(), 0.0f);
+        std::copy_n(inputs.data.data() + first * in_row, rows * in_row, in.data());
+        model.run(in, out);
+        std::copy_n(out.data(), rows * out_row, logits.data.data() + first * out_row);
+    }
+    return logits;
+}
+
+snc::Tensor read_input(const std::string& path, const char* program) {
+    snc::Tensor tensor = snc::io::read_npy(path);
+    const int rank = SNC_CALL(_input_rank);
+    bool fits = int(tensor.shape.size()) == rank && tensor.shape[0] >= 1;
+    for (int d = 1; fits && d < rank; ++d) fits = tensor.shape[std::size_t(d)] == SNC_CALL(_input_shape)[d];
+    if (!fits)
+        throw snc::Error(path + ": has shape " + snc::dims_text(tensor.shape) + " but " + program + " takes float32 " +
+                         shape_text(SNC_CALL(_input_shape), rank, true) + (rank == 4 ? " in NHWC order" : ""));
+    return tensor;
+}
+
+void benchmark(Model& model, int runs) {
+    Halide::Runtime::Buffer<float> in(halide_extents(SNC_CALL(_input_shape), SNC_CALL(_input_rank)));
+    Halide::Runtime::Buffer<float> out(halide_extents(SNC_CALL(_output_shape), SNC_CALL(_output_rank)));
+    std::mt19937 random(1);
+    std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+    std::generate(in.data(), in.data() + in.number_of_elements(), [&] { return uniform(random); });
+    model.run(in, out);  // warm-up: first-touch of buffers, thread pool start
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        model.run(in, out);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::cout << "median latency: " << ms[ms.size() / 2] << " ms per batch of " << SNC_CALL(_input_shape)[0] << " ("
+              << runs << " runs, min " << ms.front() << " ms)\n";
+}
+
+#if SNC_FASHION_MNIST
+void evaluate_fashion_mnist(Model& model, const std::string& dir) {
+    snc::io::LabeledImages test = snc::io::read_fashion_mnist(dir, "t10k");
+    const int64_t h = SNC_CALL(_input_shape)[1], w = SNC_CALL(_input_shape)[2];
+    snc::Tensor images({test.count, h, w, 1});
+    std::vector<int64_t> order(std::size_t(test.count));
+    std::iota(order.begin(), order.end(), 0);
+    snc::fill_batch(test, order.data(), test.count, images);
+    snc::Tensor logits = classify_all(model, images);
+    const int64_t classes = logits.shape[1];
+    int64_t correct = 0;
+    for (int64_t i = 0; i < test.count; ++i) {
+        const float* row = logits.data.data() + i * classes;
+        correct += std::max_element(row, row + classes) - row == test.labels[std::size_t(i)];
+    }
+    std::printf("test accuracy: %.4f (%lld of %lld Fashion-MNIST test images)\n", double(correct) / double(test.count),
+                static_cast<long long>(correct), static_cast<long long>(test.count));
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options = parse(argc, argv);
+    if (options.threads) halide_set_num_threads(options.threads);
+    try {
+        Model model(options.weights);
+        if (options.input) {
+            snc::Tensor logits = classify_all(model, read_input(*options.input, argv[0]));
+            if (options.output) {
+                snc::io::write_npy(*options.output, logits);
+            } else {
+                const int64_t classes = logits.shape[1];
+                for (int64_t i = 0; i < logits.shape[0]; ++i) {
+                    const float* row = logits.data.data() + i * classes;
+                    std::cout << "image " << i << ": class " << (std::max_element(row, row + classes) - row) << "\n";
+                }
+            }
+        }
+#if SNC_FASHION_MNIST
+        if (options.idx) evaluate_fashion_mnist(model, *options.idx);
+#endif
+        if (options.bench) benchmark(model, options.bench);
+    } catch (const std::exception& e) {
+        std::cerr << argv[0] << ": " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
