@@ -24,6 +24,9 @@ static_assert(Conv<4, 3, Same, Stride<2>>::spec(Shape{1, 8, 8, 2}).window.pad_to
 static_assert(Conv<4, 3, Same, Stride<2>>::spec(Shape{1, 8, 8, 2}).window.pad_bottom == 1);
 // Conv, Pad<P>: (H + 2P - K) / S + 1, as PyTorch: torchvision's stem on 224 gives 112.
 static_assert(out<Network<Input<1, 224, 224, 3>, Conv<64, 7, Stride<2>, Pad<3>>>> == Shape{1, 112, 112, 64});
+// Conv, Pads<T, L, B, R>: each side its own (ONNX's asymmetric pads).
+static_assert(out<Network<Input<1, 7, 5, 1>, Conv<1, 3, Pads<1, 0, 1, 0>, Stride<2>>>> == Shape{1, 4, 2, 1});
+static_assert(Conv<1, 3, Pads<1, 0, 2, 3>>::spec(Shape{1, 7, 5, 1}).window.pad_right == 3);
 // Bias by default, as Keras; NoBias drops it.
 static_assert(parameter_count<Network<Input<1, 5, 5, 3>, Conv<8, 3>>> == 8 * 3 * 9 + 8);
 static_assert(parameter_count<Network<Input<1, 5, 5, 3>, Conv<8, 3, NoBias>>> == 8 * 3 * 9);
@@ -67,3 +70,4 @@ static_assert(layer_activation_bytes<Net, 1> == 2 * 4 * 4 * 8 * 4);
 // A memory budget, as a user would state it.
 static_assert(activation_bytes<Net> < 64 * 1024, "this block must fit in 64 KiB of activations");
 }  // namespace
+

@@ -1,7 +1,7 @@
 // Conv<Filters, Kernel, Options...>: a square 2-D convolution over (N, H, W, C), C innermost.
 //
 // Contract
-//   Filters > 0, Kernel > 0, Stride<S> with S > 0 (default 1), Valid (default) | Same | Pad<P>, NoBias.
+//   Filters > 0, Kernel > 0, Stride<S> with S > 0 (default 1), Valid (default) | Same | Pad<P> | Pads<T, L, B, R>, NoBias.
 //   in  = (N, H, W, C)
 //   out = (N, (H + pad_top + pad_bottom - Kernel) / S + 1, (W + pad_left + pad_right - Kernel) / S + 1, Filters)
 //   parameters: weight (Filters, C, Kernel, Kernel) as PyTorch's OIHW, bias (Filters) unless NoBias.
@@ -14,7 +14,7 @@ namespace snc {
 template <int Filters, int Kernel, class... Options>
 struct Conv {
     static_assert((detail::option_in<Options, OptionFamily::window, OptionFamily::bias>() && ...),
-                  "Conv's options are Stride<S>, Valid, Same, Pad<P> and NoBias");
+                  "Conv's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R> and NoBias");
 
     static constexpr std::string_view kind = "Conv";
     static constexpr int filters = Filters;

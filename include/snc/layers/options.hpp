@@ -19,7 +19,7 @@ struct LayerOptions {
     bool has_stride = false;  // without Stride<S>: 1 for Conv, the window for pools
     int stride = 0;
     Padding padding = Padding::valid;
-    int pad = 0;
+    int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;  // explicit pixels
     bool bias = true;
     bool count_include_pad = false;
     float epsilon = 1e-5f;
@@ -48,7 +48,21 @@ struct Same {
 template <int P>
 struct Pad {
     static constexpr OptionFamily family = OptionFamily::window;
-    static constexpr LayerOptions apply(LayerOptions o) { o.padding = Padding::explicit_pixels; o.pad = P; return o; }
+    static constexpr LayerOptions apply(LayerOptions o) {
+        o.padding = Padding::explicit_pixels;
+        o.pad_top = o.pad_left = o.pad_bottom = o.pad_right = P;
+        return o;
+    }
+};
+// Pixels on each side, as ONNX's pads (and its auto_pad=SAME_LOWER, which pads top/left first).
+template <int Top, int Left, int Bottom, int Right>
+struct Pads {
+    static constexpr OptionFamily family = OptionFamily::window;
+    static constexpr LayerOptions apply(LayerOptions o) {
+        o.padding = Padding::explicit_pixels;
+        o.pad_top = Top, o.pad_left = Left, o.pad_bottom = Bottom, o.pad_right = Right;
+        return o;
+    }
 };
 struct NoBias {
     static constexpr OptionFamily family = OptionFamily::bias;

@@ -1,7 +1,7 @@
 // Pooling: MaxPool<Pool, Options...>, AvgPool<Pool, Options...>, GlobalAvgPool.
 //
 // Contract of MaxPool and AvgPool
-//   Pool > 0, Stride<S> with S > 0 (default Pool), Valid (default) | Same | Pad<P>.
+//   Pool > 0, Stride<S> with S > 0 (default Pool), Valid (default) | Same | Pad<P> | Pads<T, L, B, R>.
 //   in  = (N, H, W, C)
 //   out = (N, (H + pad_top + pad_bottom - Pool) / S + 1, (W + pad_left + pad_right - Pool) / S + 1, C)
 //   MaxPool ignores padding pixels (they act as -infinity). AvgPool divides by the pixels inside
@@ -32,7 +32,7 @@ struct pool_rule : stateless_layer {
 template <int Pool, class... Options>
 struct MaxPool : detail::pool_rule<OpKind::max_pool, Pool, detail::fold_options<Options...>()> {
     static_assert((detail::option_in<Options, OptionFamily::window>() && ...),
-                  "MaxPool's options are Stride<S>, Valid, Same and Pad<P>");
+                  "MaxPool's options are Stride<S>, Valid, Same, Pad<P> and Pads<T, L, B, R>");
     static constexpr std::string_view kind = "MaxPool";
     static constexpr int pool = Pool;
     static constexpr bool check(Shape in, Complaint& complaint) {
@@ -43,7 +43,7 @@ struct MaxPool : detail::pool_rule<OpKind::max_pool, Pool, detail::fold_options<
 template <int Pool, class... Options>
 struct AvgPool : detail::pool_rule<OpKind::avg_pool, Pool, detail::fold_options<Options...>()> {
     static_assert((detail::option_in<Options, OptionFamily::window, OptionFamily::average>() && ...),
-                  "AvgPool's options are Stride<S>, Valid, Same, Pad<P> and CountIncludePad");
+                  "AvgPool's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R> and CountIncludePad");
     static constexpr std::string_view kind = "AvgPool";
     static constexpr int pool = Pool;
     static constexpr bool check(Shape in, Complaint& complaint) {

@@ -28,7 +28,8 @@ constexpr SidePads same_pads(std::int64_t in, int kernel, int stride) {
 constexpr Window resolve_window(const LayerOptions& options, int kernel, int default_stride, Shape in) {
     Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride};
     if (options.padding == Padding::explicit_pixels) {
-        window.pad_top = window.pad_left = window.pad_bottom = window.pad_right = options.pad;
+        window.pad_top = options.pad_top, window.pad_left = options.pad_left;
+        window.pad_bottom = options.pad_bottom, window.pad_right = options.pad_right;
     } else if (options.padding == Padding::same) {
         SidePads rows = same_pads(in.h(), kernel, window.stride);
         SidePads cols = same_pads(in.w(), kernel, window.stride);
@@ -43,9 +44,11 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
                             Shape in, Complaint& complaint) {
     if (!require_positive(kernel, "the window size", complaint)) return false;
     if (options.has_stride && !require_positive(options.stride, "the stride", complaint)) return false;
-    if (options.pad < 0) {
-        complaint << "the padding must not be negative, got " << options.pad;
-        return false;
+    for (int pad : {options.pad_top, options.pad_left, options.pad_bottom, options.pad_right}) {
+        if (pad < 0) {
+            complaint << "the padding must not be negative, got " << pad;
+            return false;
+        }
     }
     if (!require_image(kind, in, complaint)) return false;
     Window window = resolve_window(options, kernel, default_stride, in);

@@ -63,16 +63,19 @@ struct Stage : decltype(detail::stage_of<Block, Planes, Strides,
                                          (Strides != 1 || InPlanes != Planes * Block<Planes, 1, false>::expansion)>(
                    std::make_index_sequence<Blocks - 1>{})) {};
 
-template <template <int, int, bool> class Block, int L1, int L2, int L3, int L4, int Batch, int Classes>
-struct ResNet : Network<Input<Batch, 224, 224, 3>,
-                        Named<"conv1", Conv<64, 7, Stride<2>, Pad<3>, NoBias>>,
+// torchvision's ResNet. Size and Width are there for narrow variants in tests (torchvision itself
+// always has 224x224 inputs and 64, 128, 256, 512 planes).
+template <template <int, int, bool> class Block, int L1, int L2, int L3, int L4, int Batch, int Classes,
+          int Size = 224, int Width = 64>
+struct ResNet : Network<Input<Batch, Size, Size, 3>,
+                        Named<"conv1", Conv<Width, 7, Stride<2>, Pad<3>, NoBias>>,
                         Named<"bn1", BatchNorm<>>,
                         Named<"relu", ReLU>,
                         Named<"maxpool", MaxPool<3, Stride<2>, Pad<1>>>,
-                        Named<"layer1", Stage<Block, 64, L1, 1, 64>>,
-                        Named<"layer2", Stage<Block, 128, L2, 2, 64 * Block<64, 1, false>::expansion>>,
-                        Named<"layer3", Stage<Block, 256, L3, 2, 128 * Block<64, 1, false>::expansion>>,
-                        Named<"layer4", Stage<Block, 512, L4, 2, 256 * Block<64, 1, false>::expansion>>,
+                        Named<"layer1", Stage<Block, Width, L1, 1, Width>>,
+                        Named<"layer2", Stage<Block, 2 * Width, L2, 2, Width * Block<64, 1, false>::expansion>>,
+                        Named<"layer3", Stage<Block, 4 * Width, L3, 2, 2 * Width * Block<64, 1, false>::expansion>>,
+                        Named<"layer4", Stage<Block, 8 * Width, L4, 2, 4 * Width * Block<64, 1, false>::expansion>>,
                         Named<"avgpool", GlobalAvgPool>,
                         Named<"fc", Dense<Classes>>> {};
 

@@ -1,0 +1,16 @@
+# Installs this build of snc into a scratch prefix, then configures, builds and runs the consumer
+# project against it: cmake -DSNC_BUILD=... -DSOURCE=... -DWORK=... -P RunConsumer.cmake
+cmake_minimum_required(VERSION 3.25)
+file(REMOVE_RECURSE "${WORK}")
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "failed: ${ARGN}\n${output}")
+  endif()
+  message(STATUS "${output}")
+endfunction()
+step("${CMAKE_COMMAND}" --install "${SNC_BUILD}" --prefix "${WORK}/prefix")
+step("${CMAKE_COMMAND}" -S "${SOURCE}" -B "${WORK}/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+     "-DCMAKE_PREFIX_PATH=${WORK}/prefix")
+step("${CMAKE_COMMAND}" --build "${WORK}/build")
+step("${CMAKE_COMMAND}" -E chdir "${WORK}/build" "${WORK}/build/consumer")

@@ -1,0 +1,66 @@
+// Every kind of Halide stage against the plain C++ reference, before anything is timed.
+#include <doctest/doctest.h>
+
+#include <snc/reference.hpp>
+#include <snc/snc.hpp>
+
+#include "jit.hpp"
+#include "support.hpp"
+
+namespace {
+using namespace snc;
+
+// One network per stage kind and option that changes the loops.
+using ValidConv = Network<Input<2, 9, 7, 5>, Conv<8, 3>>;
+using SameStridedConv = Network<Input<2, 9, 7, 5>, Conv<8, 4, Same, Stride<2>>>;
+using ConvBatchNormRelu = Network<Input<2, 9, 7, 5>, Conv<3, 3, Pad<1>, NoBias>, BatchNorm<>, ReLU>;
+using AsymmetricPadsTanh = Network<Input<1, 8, 8, 16>, Conv<16, 3, Pads<1, 0, 2, 1>>, Tanh>;
+using WideConv = Network<Input<1, 10, 10, 32>, Conv<128, 3, Same>, BatchNorm<>, ReLU>;
+using StemAndPool = Network<Input<2, 15, 15, 3>, Conv<6, 7, Stride<2>, Pad<3>>, MaxPool<3, Stride<2>, Pad<1>>>;
+using MaxPoolPadded = Network<Input<2, 9, 9, 4>, MaxPool<3, Stride<2>, Pad<1>>>;
+using AvgPoolSame = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Same>>;
+using AvgPoolIncludePad = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Pad<1>, CountIncludePad>>;
+using LoneBatchNormSigmoid = Network<Input<2, 6, 5, 3>, BatchNorm<Epsilon<1e-3f>>, Sigmoid>;
+using MeanDense = Network<Input<3, 5, 4, 6>, GlobalAvgPool, Dense<7>>;
+using FlattenDense = Network<Input<3, 4, 4, 3>, Flatten, Dense<5>>;
+using FlattenBatchNormDense = Network<Input<3, 4, 4, 3>, Flatten, BatchNorm<>, Tanh, Dense<5, NoBias>>;
+using ResidualConvAddRelu = Network<Input<2, 6, 6, 8>, Residual<Seq<Conv<8, 3, Same>, BatchNorm<>>>, ReLU>;
+using ResidualIntoShortcutConv = Network<Input<2, 6, 6, 8>, Residual<ReLU, Seq<Conv<8, 1>, BatchNorm<>>>, Sigmoid>;
+using ResidualAddStage = Network<Input<2, 6, 6, 8>, Residual<ReLU>, Tanh>;
+using Features = Network<Input<4, 10>, Dense<6>, BatchNorm<>, ReLU, Dense<3>>;
+using FlattenOnly = Network<Input<2, 6, 5, 3>, Flatten>;
+}  // namespace
+
+TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
+                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, StemAndPool, MaxPoolPadded, AvgPoolSame,
+                   AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
+                   ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly) {
+    testing::JitNetwork& network = testing::jit<Net>();
+    StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
+    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 5);
+
+    Tensor got = network.run(input, packed);
+    Tensor want = reference::forward(network.plan().graph, tensors, input);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(got, want, 1e-5, report), report);
+}
+
+TEST_CASE("the plan fuses batch norm, the residual add and the activation into the conv") {
+    Plan plan = plan_inference<ResidualConvAddRelu>();
+    REQUIRE(plan.stages.size() == 1);
+    CHECK(plan.stages[0].kind == StageKind::conv);
+    CHECK(plan.stages[0].residual == 0);
+    CHECK(plan.stages[0].activation == Activation::relu);
+    CHECK(plan.stages[0].ops.size() == 4);
+
+    Plan into_shortcut = plan_inference<ResidualIntoShortcutConv>();
+    REQUIRE(into_shortcut.stages.size() == 2);  // the body's ReLU, then conv + BN + add + sigmoid
+    CHECK(into_shortcut.stages[1].kind == StageKind::conv);
+    CHECK(into_shortcut.stages[1].residual == into_shortcut.stages[0].output);
+
+    Plan lone_add = plan_inference<ResidualAddStage>();
+    REQUIRE(lone_add.stages.size() == 2);
+    CHECK(lone_add.stages[1].kind == StageKind::add);
+    CHECK(lone_add.stages[1].activation == Activation::tanh);
+}
