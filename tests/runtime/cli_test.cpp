@@ -1,6 +1,7 @@
 // The example programs, end to end: PyTorch's weights and inputs through the AOT-compiled BNLeNet,
 // and bad input refused with a clear message, a non-zero exit and no output file.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -31,9 +32,9 @@ Run run(const std::string& command) {
 }
 
 std::string scratch(const std::string& name) {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / "snc_cli_test";
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("snc_cli_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    std::filesystem::remove(dir / name);
+    std::filesystem::remove_all(dir / name);
     return (dir / name).string();
 }
 

@@ -19,11 +19,11 @@ std::vector<char> bytes_of(const std::string& text) { return {text.begin(), text
 // A safetensors file: the 8-byte length, then `header`, then `data_bytes` bytes of data.
 std::vector<char> safetensors_bytes(const std::string& header, std::size_t data_bytes, std::uint64_t length_override = 0) {
     std::uint64_t length = length_override ? length_override : header.size();
-    std::vector<char> bytes(8);
+    std::string bytes(8, '\0');
     for (int i = 0; i < 8; ++i) bytes[std::size_t(i)] = char((length >> (8 * i)) & 0xff);
-    bytes.insert(bytes.end(), header.begin(), header.end());
-    bytes.resize(bytes.size() + data_bytes, 0);
-    return bytes;
+    bytes += header;
+    bytes.append(data_bytes, '\0');
+    return bytes_of(bytes);
 }
 
 std::string refusal_of_safetensors(const std::vector<char>& bytes) {
@@ -45,7 +45,7 @@ std::string refusal_of_npy(const std::vector<char>& bytes) {
 }
 
 std::filesystem::path scratch(const std::string& name) {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / "snc_io_test";
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("snc_io_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     return dir / name;
 }
