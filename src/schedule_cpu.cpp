@@ -36,12 +36,13 @@ int lanes_for(int extent, int vector_lanes) {
 }
 
 void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
-    const int channels = int(stage.out.c()), width = int(stage.out.w());
+    const int channels = int(stage.out.c()), width = int(stage.out.w()), in_channels = int(stage.in.c());
     const int lanes = lanes_for(channels, m.vector_lanes);
     const int vectors = channels >= lanes ? std::clamp(channels / lanes, 1, 4) : 1;
     const int tile_c = lanes * vectors;
     const int tile_x = std::clamp(m.accumulators / vectors, 1, std::min(width, 14));
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yn("yn"), task("task");
+    Halide::RVar ci_r(f.reduction.x), kx_r(f.reduction.y), ky_r(f.reduction.z);
 
     f.output.compute_root()
         .split(L.c, co, ci, tile_c, TailStrategy::ShiftInwards)
@@ -49,11 +50,29 @@ void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine&
         .reorder(ci, xi, xo, L.y, L.n, co)
         .vectorize(ci, lanes)
         .unroll(ci)
-        .unroll(xi)
-        .fuse(L.y, L.n, yn)
-        .fuse(yn, co, task)
-        .parallel(task);
-    Halide::RVar ci_r(f.reduction.x), kx_r(f.reduction.y), ky_r(f.reduction.z);
+        .unroll(xi);
+
+    const bool small_plane = stage.out.h() * stage.out.w() * stage.out.n() <= 64 && in_channels >= 64 && channels >= 64;
+    if (small_plane) {
+        // Few output pixels, many weights (ResNet's last stage: 7x7 outputs, 9.4 MB of weights per
+        // conv): weights are the traffic. Each thread takes whole channel tiles; the tile's plane of
+        // accumulators stays in L1 while the input channels pass in chunks of 128, so every weight
+        // comes from memory once. Measured, 3x3 conv 512->512 at 7x7 with cold weights, 2 threads:
+        // 1.89 ms (123 GFLOP/s) against 3.54 ms for the row-tile schedule below.
+        Halide::RVar chunk("chunk"), in_chunk("in_chunk");
+        f.output.parallel(co);
+        f.accumulator.compute_at(f.output, co).vectorize(L.c, lanes).unroll(L.c);
+        f.accumulator.update()
+            .split(ci_r, chunk, in_chunk, std::min(128, in_channels))
+            .split(L.x, xo, xi, tile_x, TailStrategy::GuardWithIf)
+            .reorder(L.c, xi, in_chunk, kx_r, ky_r, xo, L.y, L.n, chunk)
+            .vectorize(L.c, lanes)
+            .unroll(L.c)
+            .unroll(xi);
+        if (f.padded.defined()) f.padded.compute_root().parallel(L.y).vectorize(L.c, lanes_for(in_channels, m.vector_lanes));
+        return;
+    }
+    f.output.fuse(L.y, L.n, yn).fuse(yn, co, task).parallel(task);
     f.accumulator.compute_at(f.output, xo).vectorize(L.c, lanes).unroll(L.c).unroll(L.x);
     f.accumulator.update()
         .reorder(L.c, L.x, ci_r, kx_r, ky_r)
@@ -61,7 +80,11 @@ void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine&
         .unroll(L.c)
         .unroll(L.x);
     if (f.padded.defined()) {
-        f.padded.compute_at(f.output, task).vectorize(L.c, lanes_for(int(stage.in.c()), m.vector_lanes));
+        // The few padded rows a task reads live on its stack (44 KB for 56x56x64): 860 fewer
+        // mallocs per ResNet-18 run.
+        f.padded.compute_at(f.output, task)
+            .store_in(Halide::MemoryType::Stack)
+            .vectorize(L.c, lanes_for(in_channels, m.vector_lanes));
     }
 }
 
@@ -94,7 +117,7 @@ void schedule_rowwise(const Stage& stage, StageFuncs& f, Lowered& L, const Machi
     f.output.compute_root().vectorize(L.c, lanes, TailStrategy::ShiftInwards);
     if (stage.out.is_image()) {
         f.output.fuse(L.y, L.n, yn).parallel(yn);
-        if (f.padded.defined()) f.padded.compute_at(f.output, yn).vectorize(L.c, lanes);
+        if (f.padded.defined()) f.padded.compute_at(f.output, yn).store_in(Halide::MemoryType::Stack).vectorize(L.c, lanes);
     } else {
         f.output.parallel(L.n);
     }
@@ -108,6 +131,13 @@ void schedule_cpu(Lowered& L, const Halide::Target& target) {
     for (std::size_t s = 0; s < L.stages.size(); ++s) {
         const Stage& stage = L.plan->stages[s];
         StageFuncs& f = L.stages[s];
+        // Every stage is computed whole, so say so: with constant bounds every loop and every
+        // per-tile buffer has a constant size. Without, a stage read by two others (a block's
+        // output, read by the next block and its shortcut) got symbolic bounds, and its tiles'
+        // accumulators went to the heap: 2,800 mallocs per ResNet-18 run.
+        std::vector<Var> vars = L.vars(stage.out);
+        std::vector<int> extents = halide_extents(stage.out);
+        for (std::size_t d = 0; d < vars.size(); ++d) f.output.bound(vars[d], 0, extents[d]);
         switch (stage.kind) {
             case StageKind::conv: schedule_conv(stage, f, L, m); break;
             case StageKind::dense: schedule_dense(stage, f, L, m); break;

@@ -16,6 +16,8 @@ using SameStridedConv = Network<Input<2, 9, 7, 5>, Conv<8, 4, Same, Stride<2>>>;
 using ConvBatchNormRelu = Network<Input<2, 9, 7, 5>, Conv<3, 3, Pad<1>, NoBias>, BatchNorm<>, ReLU>;
 using AsymmetricPadsTanh = Network<Input<1, 8, 8, 16>, Conv<16, 3, Pads<1, 0, 2, 1>>, Tanh>;
 using WideConv = Network<Input<1, 10, 10, 32>, Conv<128, 3, Same>, BatchNorm<>, ReLU>;
+using SmallPlaneConv = Network<Input<1, 7, 7, 160>, Conv<64, 3, Pad<1>>, BatchNorm<>, ReLU>;  // weights-stationary
+using SmallPlaneStrided = Network<Input<1, 9, 9, 64>, Conv<96, 3, Pad<1>, Stride<2>>>;
 using StemAndPool = Network<Input<2, 15, 15, 3>, Conv<6, 7, Stride<2>, Pad<3>>, MaxPool<3, Stride<2>, Pad<1>>>;
 using MaxPoolPadded = Network<Input<2, 9, 9, 4>, MaxPool<3, Stride<2>, Pad<1>>>;
 using AvgPoolSame = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Same>>;
@@ -32,7 +34,7 @@ using FlattenOnly = Network<Input<2, 6, 5, 3>, Flatten>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
-                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, StemAndPool, MaxPoolPadded, AvgPoolSame,
+                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly) {
     testing::JitNetwork& network = testing::jit<Net>();

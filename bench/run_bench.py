@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""snc against PyTorch (eager; torch.jit.trace + freeze + optimize_for_inference) and ONNX Runtime
+(onnxruntime-node), same models, same inputs, same thread counts. Run by scripts/bench.
+
+For every model it first checks that the three agree on one input (snc and ONNX Runtime against
+PyTorch eager), then times each at 1 and 2 threads, and prints the median latencies, the ratios
+snc / peer (below 1: snc is faster) and snc's GFLOP/s against the FP32 peak measured by
+bench/fma_peak in the same run.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import torch_models
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def median_ms(function, runs, warmup=3):
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
+def relative_difference(got, want):
+    return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-12))
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def measure_peak(build):
+    text = run([os.path.join(build, "bench", "fma_peak"), "1", "2"])
+    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"(\d+) threads?, .*: ([\d.]+) GFLOP/s", text)}
+
+
+class Case:
+    def __init__(self, name, make_model, program, shape, multiply_adds, runs):
+        self.name, self.make_model, self.program = name, make_model, program
+        self.shape, self.multiply_adds, self.runs = shape, multiply_adds, runs
+
+
+def bench_case(case, args, scratch, peak):
+    model = torch_models.prepared(case.make_model(), seed=7)
+    weights = os.path.join(scratch, case.name + ".safetensors")
+    torch_models.save_safetensors(weights, model.state_dict())
+    generator = torch.Generator().manual_seed(3)
+    x = torch.rand(case.shape, generator=generator)
+    nhwc = os.path.join(scratch, case.name + "_input.npy")
+    np.save(nhwc, x.permute(0, 2, 3, 1).contiguous().numpy())
+    raw = os.path.join(scratch, case.name + "_input.bin")
+    x.numpy().tofile(raw)
+    with torch.no_grad():
+        expected = model(x).numpy()
+
+    # Agreement first.
+    snc_out = os.path.join(scratch, case.name + "_snc.npy")
+    run([case.program, "--weights", weights, "--input", nhwc, "--output", snc_out])
+    snc_difference = relative_difference(np.load(snc_out), expected)
+    onnx_path = os.path.join(scratch, case.name + ".onnx")
+    torch.onnx.export(model, x, onnx_path, opset_version=13, input_names=["x"], output_names=["y"])
+    ort_out = os.path.join(scratch, case.name + "_ort.bin")
+    ort = [args.node, os.path.join(HERE, "ort_bench.js"), onnx_path, raw, ",".join(map(str, case.shape))]
+    run(ort + ["1", "1", ort_out])
+    ort_difference = relative_difference(np.fromfile(ort_out, dtype=np.float32).reshape(expected.shape), expected)
+    agree = snc_difference < 1e-4 and ort_difference < 1e-4
+    print(f"\n{case.name}: outputs agree with PyTorch eager: snc {snc_difference:.1e}, "
+          f"ONNX Runtime {ort_difference:.1e} (max |difference| / max |logit|){'' if agree else '  MISMATCH'}")
+    if not agree:
+        sys.exit("bench: the engines disagree; not timing")
+
+    with torch.no_grad():
+        traced = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
+    rows = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        with torch.no_grad():
+            eager = median_ms(lambda: model(x), case.runs)
+            jit = median_ms(lambda: traced(x), case.runs)
+        ort_ms = json.loads(run(ort + [str(threads), str(case.runs), ort_out]))["median_ms"]
+        text = run([case.program, "--weights", weights, "--input", nhwc, "--bench", str(case.runs),
+                    "--threads", str(threads)])
+        snc_ms = float(re.search(r"median latency: ([\d.]+) ms", text).group(1))
+        gflops = 2 * case.multiply_adds / snc_ms / 1e6
+        rows.append((threads, snc_ms, eager, jit, ort_ms, gflops))
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.2f} ms | torch eager {eager:8.2f} | "
+              f"torch jit {jit:8.2f} | onnxruntime {ort_ms:8.2f} || snc/eager {snc_ms / eager:5.2f}  "
+              f"snc/jit {snc_ms / jit:5.2f}  snc/ort {snc_ms / ort_ms:5.2f} || snc {gflops:6.1f} GFLOP/s = "
+              f"{100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True, help="snc's build directory")
+    parser.add_argument("--node", default="node")
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    args = parser.parse_args()
+    torch.set_num_interop_threads(1)
+    programs = os.path.join(args.build, "examples")
+    scale = 0.25 if args.quick else 1.0
+    cases = [
+        Case("torchvision ResNet-18, batch 1", torch_models.torchvision_resnet18,
+             os.path.join(programs, "snc-resnet18"), (1, 3, 224, 224), 1_814_073_344, max(3, int(30 * scale))),
+        Case("course ResNet-18 (96x96), batch 1", torch_models.d2l_resnet18,
+             os.path.join(programs, "snc-d2l-resnet18"), (1, 1, 96, 96), 318_657_536, max(3, int(30 * scale))),
+        Case("course ResNet-18 (96x96), batch 64", torch_models.d2l_resnet18,
+             os.path.join(args.build, "bench", "snc-d2l-resnet18-b64"), (64, 1, 96, 96), 64 * 318_657_536,
+             max(3, int(8 * scale))),
+        Case("BNLeNet, batch 128", torch_models.bnlenet,
+             os.path.join(programs, "snc-bnlenet"), (128, 1, 28, 28), 36_049_920, max(3, int(30 * scale))),
+    ]
+    peak = measure_peak(args.build)
+    print(f"FP32 peak measured now (bench/fma_peak): 1 thread {peak[1]:.1f} GFLOP/s, 2 threads {peak[2]:.1f} GFLOP/s")
+    print(f"PyTorch {torch.__version__}; ratios are snc / peer: below 1.00 snc is faster")
+    with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
+        for case in cases:
+            bench_case(case, args, scratch, peak)
+
+
+if __name__ == "__main__":
+    main()
