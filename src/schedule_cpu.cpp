@@ -4,11 +4,15 @@
 // `tile_x` columns whose accumulators all live in vector registers (AVX-512: 4 zmm of 16 channels
 // by 7 columns = 28 of the 32 registers; AVX2: 12 of 16), the reduction runs input channel
 // innermost (contiguous in NHWC), and rows and channel tiles are spread over the threads. Measured
-// on a 2-core Sapphire Rapids: 3x3 conv 64->64 at 56x56 with folded BN, residual and ReLU in
-// 1.03 ms, 226 GFLOP/s (the FMA peak of 2 cores is 337); Halide's default schedule: 173 ms.
+// on the 2-core build machine (AMD EPYC, AVX-512; bench/fma_peak: 226 GFLOP/s FP32 on 2 threads):
+// 3x3 conv 64->64 at 56x56 with folded BN, residual and ReLU in 1.03 ms, 224 GFLOP/s; Halide's
+// default schedule: 173 ms. bench/schedules compares every ResNet-18 stage with Halide's
+// autoschedulers (Mullapudi2016, Adams2019 at beam 1): this schedule is 2x to 7x faster on each.
 #include <snc/halide/schedule.hpp>
 
 #include <algorithm>
+
+#include "cpu_machine.hpp"
 
 namespace snc::halide {
 
@@ -16,27 +20,10 @@ using Halide::Func;
 using Halide::TailStrategy;
 using Halide::Var;
 
-namespace {
-
-struct Machine {
-    int vector_lanes;  // floats per vector register
-    int accumulators;  // vector registers a tile may keep
-};
-
-Machine machine_of(const Halide::Target& target) {
-    bool avx512 = target.has_feature(Halide::Target::AVX512) || target.has_feature(Halide::Target::AVX512_Skylake);
-    return {target.natural_vector_size<float>(), avx512 ? 28 : 12};
-}
-
-// The widest vector that fits `extent` (a split must not be wider than what it splits).
-int lanes_for(int extent, int vector_lanes) {
-    int lanes = 1;
-    while (lanes * 2 <= std::min(extent, vector_lanes)) lanes *= 2;
-    return lanes;
-}
-
-void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
-    const int channels = int(stage.out.c()), width = int(stage.out.w()), in_channels = int(stage.in.c());
+void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
+    const Machine m = machine_of(target);
+    const Var c = f.c, x = f.x, y = f.y, n = f.n;
+    const int channels = int(f.out.c()), width = int(f.out.w()), in_channels = int(f.in.c());
     const int lanes = lanes_for(channels, m.vector_lanes);
     const int vectors = channels >= lanes ? std::clamp(channels / lanes, 1, 4) : 1;
     const int tile_c = lanes * vectors;
@@ -45,14 +32,14 @@ void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine&
     Halide::RVar ci_r(f.reduction.x), kx_r(f.reduction.y), ky_r(f.reduction.z);
 
     f.output.compute_root()
-        .split(L.c, co, ci, tile_c, TailStrategy::ShiftInwards)
-        .split(L.x, xo, xi, tile_x, TailStrategy::ShiftInwards)
-        .reorder(ci, xi, xo, L.y, L.n, co)
+        .split(c, co, ci, tile_c, TailStrategy::ShiftInwards)
+        .split(x, xo, xi, tile_x, TailStrategy::ShiftInwards)
+        .reorder(ci, xi, xo, y, n, co)
         .vectorize(ci, lanes)
         .unroll(ci)
         .unroll(xi);
 
-    const bool small_plane = stage.out.h() * stage.out.w() * stage.out.n() <= 64 && in_channels >= 64 && channels >= 64;
+    const bool small_plane = f.out.h() * f.out.w() * f.out.n() <= 64 && in_channels >= 64 && channels >= 64;
     if (small_plane) {
         // Few output pixels, many weights (ResNet's last stage: 7x7 outputs, 9.4 MB of weights per
         // conv): weights are the traffic. Each thread takes whole channel tiles; the tile's plane of
@@ -61,32 +48,34 @@ void schedule_conv(const Stage& stage, StageFuncs& f, Lowered& L, const Machine&
         // 1.89 ms (123 GFLOP/s) against 3.54 ms for the row-tile schedule below.
         Halide::RVar chunk("chunk"), in_chunk("in_chunk");
         f.output.parallel(co);
-        f.accumulator.compute_at(f.output, co).vectorize(L.c, lanes).unroll(L.c);
+        f.accumulator.compute_at(f.output, co).vectorize(c, lanes).unroll(c);
         f.accumulator.update()
             .split(ci_r, chunk, in_chunk, std::min(128, in_channels))
-            .split(L.x, xo, xi, tile_x, TailStrategy::GuardWithIf)
-            .reorder(L.c, xi, in_chunk, kx_r, ky_r, xo, L.y, L.n, chunk)
-            .vectorize(L.c, lanes)
-            .unroll(L.c)
+            .split(x, xo, xi, tile_x, TailStrategy::GuardWithIf)
+            .reorder(c, xi, in_chunk, kx_r, ky_r, xo, y, n, chunk)
+            .vectorize(c, lanes)
+            .unroll(c)
             .unroll(xi);
-        if (f.padded.defined()) f.padded.compute_root().parallel(L.y).vectorize(L.c, lanes_for(in_channels, m.vector_lanes));
+        if (f.padded.defined()) f.padded.compute_root().parallel(y).vectorize(c, lanes_for(in_channels, m.vector_lanes));
         return;
     }
-    f.output.fuse(L.y, L.n, yn).fuse(yn, co, task).parallel(task);
-    f.accumulator.compute_at(f.output, xo).vectorize(L.c, lanes).unroll(L.c).unroll(L.x);
+    f.output.fuse(y, n, yn).fuse(yn, co, task).parallel(task);
+    f.accumulator.compute_at(f.output, xo).vectorize(c, lanes).unroll(c).unroll(x);
     f.accumulator.update()
-        .reorder(L.c, L.x, ci_r, kx_r, ky_r)
-        .vectorize(L.c, lanes)
-        .unroll(L.c)
-        .unroll(L.x);
+        .reorder(c, x, ci_r, kx_r, ky_r)
+        .vectorize(c, lanes)
+        .unroll(c)
+        .unroll(x);
     if (f.padded.defined()) {
         // The few padded rows a task reads live on its stack (44 KB for 56x56x64): 860 fewer
         // mallocs per ResNet-18 run.
         f.padded.compute_at(f.output, task)
             .store_in(Halide::MemoryType::Stack)
-            .vectorize(L.c, lanes_for(in_channels, m.vector_lanes));
+            .vectorize(c, lanes_for(in_channels, m.vector_lanes));
     }
 }
+
+namespace {
 
 void schedule_dense(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
     const int units = int(stage.out.c()), batch = int(stage.out.n());
@@ -135,11 +124,12 @@ void schedule_cpu(Lowered& L, const Halide::Target& target) {
         // per-tile buffer has a constant size. Without, a stage read by two others (a block's
         // output, read by the next block and its shortcut) got symbolic bounds, and its tiles'
         // accumulators went to the heap: 2,800 mallocs per ResNet-18 run.
-        std::vector<Var> vars = L.vars(stage.out);
-        std::vector<int> extents = halide_extents(stage.out);
-        for (std::size_t d = 0; d < vars.size(); ++d) f.output.bound(vars[d], 0, extents[d]);
+        bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
         switch (stage.kind) {
-            case StageKind::conv: schedule_conv(stage, f, L, m); break;
+            case StageKind::conv:
+                schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n},
+                                  target);
+                break;
             case StageKind::dense: schedule_dense(stage, f, L, m); break;
             case StageKind::flatten:
                 // The Dense after it reads the image directly; otherwise it is a reshape, inlined.

@@ -69,6 +69,28 @@ inline std::int64_t torch_feature(std::int64_t f, const Shape& image) {
     return (c * image.h() + y) * image.w() + x;
 }
 
+// snc's layouts put the output channel (or unit) innermost, so vector loads over channels are
+// contiguous:
+//   conv weight  [ky][kx][ci][co]   (PyTorch: [co][ci][ky][kx])
+//   dense weight [f][u]             (PyTorch: [u][f], f in its (C, H, W) order after a Flatten)
+//   vectors      [c]                (BatchNorm1d after a Flatten: PyTorch's (C, H, W) order)
+// torch_index gives, for element k of tensor `slot` of `op` in snc's layout, its index in PyTorch's.
+inline std::int64_t torch_index(const Op& op, int slot, std::int64_t k) {
+    const TensorSpec& spec = op.tensors.items[slot];
+    if (op.spec.kind == OpKind::conv && slot == 0) {
+        std::int64_t co_count = spec.dims[0], ci_count = spec.dims[1], kernel = spec.dims[2];
+        std::int64_t co = k % co_count, ci = (k / co_count) % ci_count, kx = (k / (co_count * ci_count)) % kernel,
+                     ky = k / (co_count * ci_count * kernel);
+        return ((co * ci_count + ci) * kernel + ky) * kernel + kx;
+    }
+    if (op.spec.kind == OpKind::dense && slot == 0) {
+        std::int64_t units = spec.dims[0], features = spec.dims[1];
+        return (k % units) * features + torch_feature(k / units, op.flatten_source);
+    }
+    if (op.spec.kind == OpKind::batch_norm) return torch_feature(k, op.flatten_source);
+    return k;
+}
+
 struct Folding {  // the per-channel affine map of a folded (or lone) BatchNorm
     std::vector<double> scale, shift;
 };
@@ -118,24 +140,9 @@ inline std::vector<float> pack_inference_weights(const Plan& plan, const StateDi
             double s = folding.scale[std::size_t(u)];
             bias[u] = float(((b ? b->data[std::size_t(u)] : 0.0) * s) + folding.shift[std::size_t(u)]);
         }
-        if (stage.kind == StageKind::conv) {
-            // PyTorch OIHW [co][ci][ky][kx] -> [ky][kx][ci][co]
-            std::int64_t ci_count = stage.in.c(), k = stage.spec.window.kernel;
-            for (std::int64_t co = 0; co < units; ++co)
-                for (std::int64_t ci = 0; ci < ci_count; ++ci)
-                    for (std::int64_t ky = 0; ky < k; ++ky)
-                        for (std::int64_t kx = 0; kx < k; ++kx)
-                            weight[((ky * k + kx) * ci_count + ci) * units + co] =
-                                float(w.data[std::size_t(((co * ci_count + ci) * k + ky) * k + kx)] * folding.scale[std::size_t(co)]);
-        } else {
-            // PyTorch (out, in) [u][f_torch] -> [f][u], f in snc's feature order
-            std::int64_t features = stage.in.features();
-            for (std::int64_t f = 0; f < features; ++f) {
-                std::int64_t t = detail::torch_feature(f, stage.flatten_source);
-                for (std::int64_t u = 0; u < units; ++u)
-                    weight[f * units + u] = float(w.data[std::size_t(u * features + t)] * folding.scale[std::size_t(u)]);
-            }
-        }
+        const std::int64_t count = stage.weight_elements;
+        for (std::int64_t k = 0; k < count; ++k)  // output channel or unit innermost in snc's layouts
+            weight[k] = float(w.data[std::size_t(detail::torch_index(main, 0, k))] * folding.scale[std::size_t(k % units)]);
     }
     return packed;
 }

@@ -15,6 +15,7 @@
 
 #include "jit.hpp"
 #include "support.hpp"
+#include "train_jit.hpp"
 
 namespace {
 using namespace snc;
@@ -177,6 +178,7 @@ const std::set<std::string> covered = {
     "test_conv_with_strides_padding", "test_conv_with_strides_no_padding", "test_conv_with_autopad_same",
     "test_conv_with_strides_and_asymmetric_padding",
     "test_batchnorm_example", "test_batchnorm_epsilon",
+    "test_batchnorm_example_training_mode", "test_batchnorm_epsilon_training_mode",
     "test_relu", "test_sigmoid", "test_sigmoid_example", "test_tanh", "test_tanh_example",
     "test_maxpool_2d_default", "test_maxpool_2d_pads", "test_maxpool_2d_precomputed_pads",
     "test_maxpool_2d_precomputed_same_upper", "test_maxpool_2d_precomputed_strides", "test_maxpool_2d_same_lower",
@@ -195,8 +197,6 @@ const std::set<std::string> covered = {
 
 // What is not, and why.
 const std::map<std::string, std::string> skipped = {
-    {"test_batchnorm_example_training_mode", "training mode: the training compiler's tests"},
-    {"test_batchnorm_epsilon_training_mode", "training mode: the training compiler's tests"},
     {"test_maxpool_1d_default", "1-D pooling: snc's tensors are (N, H, W, C) images"},
     {"test_maxpool_3d_default", "3-D pooling: snc's tensors are (N, H, W, C) images"},
     {"test_averagepool_1d_default", "1-D pooling: snc's tensors are (N, H, W, C) images"},
@@ -231,6 +231,50 @@ TEST_CASE("ONNX Conv node tests") {
 TEST_CASE("ONNX BatchNormalization node tests, inference") {
     batch_norm<Network<Input<2, 4, 5, 3>, BatchNorm<>>>("test_batchnorm_example");
     batch_norm<Network<Input<2, 4, 5, 3>, BatchNorm<Epsilon<1e-2f>>>>("test_batchnorm_epsilon");
+}
+
+// Training mode: Y normalized with the batch's statistics, and the running statistics updated.
+// ONNX's momentum weighs the old value (0.9 by default), PyTorch's and snc's the new (0.1). ONNX
+// updates the running variance with the batch's biased variance; snc, as PyTorch, with the
+// unbiased one (m / (m - 1) times it): the expected running variance is ONNX's with that factor.
+template <class Net>
+void batch_norm_training(const std::string& name) {
+    OnnxCase test = read_case(name);
+    REQUIRE(test.model.graph().output_size() == 3);
+    std::string dir = node_tests + name + "/test_data_set_0/";
+    Tensor running_mean = read_tensor_proto(dir + "output_1.pb"), running_var = read_tensor_proto(dir + "output_2.pb");
+    const Tensor& old_var = test.inputs[4];
+    const double onnx_momentum = 0.9, m = double(Net::input_shape.n() * Net::input_shape.h() * Net::input_shape.w());
+
+    Graph graph = build_graph<Net>();
+    testing::JitTraining<float> step(graph);
+    const TrainingLayout& layout = step.layout();
+    StateDict tensors{{"0.weight", test.inputs[1]}, {"0.bias", test.inputs[2]}, {"0.running_mean", test.inputs[3]},
+                      {"0.running_var", test.inputs[4]}};
+    TrainingState state = pack_training_state(layout, tensors, name);
+    std::vector<float> velocity(state.parameters.size(), 0.0f);
+    std::vector<int> labels(std::size_t(Net::input_shape.n()), 0);
+    Tensor x = to_nhwc(test.inputs[0]);
+    auto result = step.step(x.data, labels, state.parameters, velocity, state.statistics, 0.0f, 0.0f, 0.0f);
+
+    Tensor y(dims_of(Net::input_shape));
+    Halide::Buffer<float> y_buffer(y.data.data(), halide::halide_extents(Net::input_shape));
+    step.training().values[1].realize(y_buffer);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(y, to_nhwc(test.output), 1e-5, report), name << " Y: " << report);
+    for (int c = 0; c < int(Net::input_shape.c()); ++c) {
+        double expected_var = onnx_momentum * old_var.data[std::size_t(c)] +
+                              m / (m - 1) * (running_var.data[std::size_t(c)] - onnx_momentum * old_var.data[std::size_t(c)]);
+        CHECK(result.statistics[std::size_t(layout.statistic(0, 2).offset + c)] ==
+              doctest::Approx(running_mean.data[std::size_t(c)]).epsilon(1e-5));
+        CHECK(result.statistics[std::size_t(layout.statistic(0, 3).offset + c)] == doctest::Approx(expected_var).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("ONNX BatchNormalization node tests, training mode") {
+    batch_norm_training<Network<Input<2, 4, 5, 3>, BatchNorm<Momentum<0.1f>>, Flatten>>("test_batchnorm_example_training_mode");
+    batch_norm_training<Network<Input<2, 4, 5, 3>, BatchNorm<Epsilon<1e-2f>, Momentum<0.1f>>, Flatten>>(
+        "test_batchnorm_epsilon_training_mode");
 }
 
 TEST_CASE("ONNX Relu, Sigmoid and Tanh node tests") {

@@ -15,4 +15,16 @@ enum class Schedule {
 
 void schedule_cpu(Lowered& lowered, const Halide::Target& target);
 
+// A convolution-shaped computation: output(c, x, y, n) = accumulator, a reduction (r.x innermost,
+// contiguous in NHWC; r.y, r.z the window) over `padded` (or the input itself). Inference convs,
+// and in training the forward convs and the input gradients of convs (a transposed convolution),
+// share this schedule.
+struct ConvFuncs {
+    Halide::Func output, accumulator, padded;
+    Halide::RDom reduction;
+    Shape in, out;  // in.c() is the reduction's channel count
+    Halide::Var c, x, y, n;
+};
+void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);  // Funcs are handles: a copy schedules them
+
 }  // namespace snc::halide

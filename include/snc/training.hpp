@@ -1,0 +1,94 @@
+// The training state of a network: its trainable tensors packed in snc's layouts (weights.hpp),
+// and its batch-norm running statistics, each buffer one float array as the training pipeline
+// reads and writes it. Conversions to and from PyTorch's state_dict keep PyTorch's names and
+// layouts at the edges (--init and --save of the trainers).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <snc/weights.hpp>
+
+namespace snc {
+
+struct TrainingTensor {
+    int op = 0;      // the graph op it belongs to
+    int slot = 0;    // its index in op.tensors
+    std::string name;
+    std::int64_t offset = 0, elements = 0;
+};
+
+struct TrainingLayout {
+    Graph graph;
+    std::vector<TrainingTensor> parameters;  // trainable: weights, biases, gamma, beta
+    std::vector<TrainingTensor> statistics;  // BatchNorm's running_mean and running_var
+    std::int64_t parameter_floats = 0, statistic_floats = 0;
+
+    const TrainingTensor& parameter(int op, int slot) const { return find(parameters, op, slot); }
+    const TrainingTensor& statistic(int op, int slot) const { return find(statistics, op, slot); }
+
+private:
+    static const TrainingTensor& find(const std::vector<TrainingTensor>& list, int op, int slot) {
+        for (const TrainingTensor& tensor : list)
+            if (tensor.op == op && tensor.slot == slot) return tensor;
+        throw Error("snc: op " + std::to_string(op) + " has no tensor " + std::to_string(slot));
+    }
+};
+
+inline TrainingLayout training_layout(const Graph& graph) {
+    TrainingLayout layout{.graph = graph};
+    for (std::size_t i = 0; i < graph.ops.size(); ++i) {
+        const Op& op = graph.ops[i];
+        for (int slot = 0; slot < op.tensors.size; ++slot) {
+            const TensorSpec& spec = op.tensors.items[slot];
+            std::int64_t& floats = spec.trainable ? layout.parameter_floats : layout.statistic_floats;
+            TrainingTensor tensor{int(i), slot, op.tensor_name(spec), floats, spec.elements()};
+            floats += (spec.elements() + detail::packed_alignment - 1) / detail::packed_alignment * detail::packed_alignment;
+            (spec.trainable ? layout.parameters : layout.statistics).push_back(tensor);
+        }
+    }
+    // A network without BatchNorm still has a (dummy) statistics buffer: a Halide pipeline does not
+    // compute an output of extent zero, nor, with it, its other outputs.
+    if (layout.statistic_floats == 0) layout.statistic_floats = detail::packed_alignment;
+    return layout;
+}
+
+struct TrainingState {
+    std::vector<float> parameters, statistics;
+};
+
+inline TrainingState pack_training_state(const TrainingLayout& layout, const StateDict& tensors, const std::string& source,
+                                         const std::vector<std::string>& ignored = {}) {
+    check_state_dict(layout.graph, tensors, source, ignored);
+    TrainingState state{std::vector<float>(std::size_t(layout.parameter_floats), 0.0f),
+                        std::vector<float>(std::size_t(layout.statistic_floats), 0.0f)};
+    auto pack = [&](const std::vector<TrainingTensor>& list, std::vector<float>& out) {
+        for (const TrainingTensor& tensor : list) {
+            const Op& op = layout.graph.ops[std::size_t(tensor.op)];
+            const Tensor& from = tensors.at(tensor.name);
+            for (std::int64_t k = 0; k < tensor.elements; ++k)
+                out[std::size_t(tensor.offset + k)] = from.data[std::size_t(detail::torch_index(op, tensor.slot, k))];
+        }
+    };
+    pack(layout.parameters, state.parameters);
+    pack(layout.statistics, state.statistics);
+    return state;
+}
+
+inline StateDict unpack_training_state(const TrainingLayout& layout, const TrainingState& state) {
+    StateDict tensors;
+    auto unpack = [&](const std::vector<TrainingTensor>& list, const std::vector<float>& in) {
+        for (const TrainingTensor& tensor : list) {
+            const Op& op = layout.graph.ops[std::size_t(tensor.op)];
+            const TensorSpec& spec = op.tensors.items[tensor.slot];
+            Tensor& to = tensors[tensor.name] = Tensor(std::vector<std::int64_t>(spec.dims, spec.dims + spec.rank));
+            for (std::int64_t k = 0; k < tensor.elements; ++k)
+                to.data[std::size_t(detail::torch_index(op, tensor.slot, k))] = in[std::size_t(tensor.offset + k)];
+        }
+    };
+    unpack(layout.parameters, state.parameters);
+    unpack(layout.statistics, state.statistics);
+    return tensors;
+}
+
+}  // namespace snc

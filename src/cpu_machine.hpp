@@ -1,0 +1,45 @@
+// What the CPU schedules need to know of the target: vector width and register budget.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include <Halide.h>
+
+#include <snc/shape.hpp>
+
+namespace snc::halide {
+
+struct Machine {
+    int vector_lanes;  // floats per vector register
+    int accumulators;  // vector registers a tile may keep
+};
+
+inline Machine machine_of(const Halide::Target& target) {
+    bool avx512 = target.has_feature(Halide::Target::AVX512) || target.has_feature(Halide::Target::AVX512_Skylake);
+    return {target.natural_vector_size<float>(), avx512 ? 28 : 12};
+}
+
+// The widest vector that fits `extent` (a split must not be wider than what it splits).
+inline int lanes_for(int extent, int vector_lanes) {
+    int lanes = 1;
+    while (lanes * 2 <= std::min(extent, vector_lanes)) lanes *= 2;
+    return lanes;
+}
+
+// The widest vector that divides `extent`: for Funcs with update definitions, whose vectorized
+// loops must not overlap (ShiftInwards) nor mix tail strategies between pure and update steps
+// (seen to double-count in Halide 14: a 3-channel batch variance came out twice too large).
+inline int dividing_lanes(int extent, int vector_lanes) {
+    int lanes = 1;
+    while (lanes * 2 <= vector_lanes && extent % (lanes * 2) == 0) lanes *= 2;
+    return lanes;
+}
+
+// Tells Halide a Func is computed whole over `shape`: every loop and every per-tile buffer below it
+// then has a constant size.
+inline void bound_to(Halide::Func f, const std::vector<Halide::Var>& vars, const std::vector<int>& extents) {
+    for (std::size_t d = 0; d < vars.size(); ++d) f.bound(vars[d], 0, extents[d]);
+}
+
+}  // namespace snc::halide

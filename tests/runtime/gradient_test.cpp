@@ -1,0 +1,68 @@
+// Every layer's backward pass against central finite differences of the loss, in float64: the
+// training pipeline is compiled with doubles, its gradient read from one SGD step with lr 1 and no
+// momentum (p' = p - g), and each sampled parameter is perturbed by +-1e-6.
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include <snc/snc.hpp>
+
+#include "support.hpp"
+#include "train_jit.hpp"
+
+namespace {
+using namespace snc;
+
+// Each network puts the layer under test between parameters and the loss, so that a wrong adjoint
+// shows in the gradients of the parameters before it.
+using StridedConvTanh = Network<Input<3, 8, 8, 2>, Conv<4, 3, Stride<2>, Pad<1>>, Tanh, Conv<5, 3, Same>, Flatten, Dense<3>>;
+using BatchNormMaxPool = Network<Input<4, 6, 6, 3>, Conv<4, 3, Pad<1>, NoBias>, BatchNorm<>, ReLU,
+                                 MaxPool<3, Stride<2>, Pad<1>>, GlobalAvgPool, Dense<3>>;
+using SigmoidAvgPoolFeatures = Network<Input<4, 7, 7, 2>, Conv<3, 2>, Sigmoid, AvgPool<3, Stride<2>, Same>, Flatten,
+                                       BatchNorm<Epsilon<1e-3f>>, Dense<4>>;
+using ResidualBlock = Network<Input<3, 6, 6, 3>, Conv<4, 3, Pad<1>>,
+                              Residual<Seq<Conv<4, 3, Same>, BatchNorm<>>, Conv<4, 1>>, ReLU,
+                              AvgPool<2, Pad<1>, CountIncludePad>, GlobalAvgPool, Dense<3>>;
+using IdentityResidual = Network<Input<2, 5, 5, 4>, Conv<4, 3, Same>, Residual<Seq<ReLU, Conv<4, 3, Same>>>, Flatten, Dense<2>>;
+using TapsNotDividingStride = Network<Input<2, 9, 9, 2>, Conv<3, 4, Stride<3>, Pad<1>>, ReLU, MaxPool<2, Stride<1>>,
+                                      Flatten, Dense<3>>;
+using Features = Network<Input<5, 12>, Dense<6>, BatchNorm<>, Tanh, Dense<4>>;
+}  // namespace
+
+TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
+                   SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features) {
+    Graph graph = build_graph<Net>();
+    testing::JitTraining<double> step(graph);
+    const TrainingLayout& layout = step.layout();
+    TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
+    std::vector<double> parameters(initial.parameters.begin(), initial.parameters.end());
+    std::vector<double> statistics(initial.statistics.begin(), initial.statistics.end());
+    std::vector<double> velocity(parameters.size(), 0.0);
+    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
+    std::vector<double> images(input.data.begin(), input.data.end());
+    const int classes = int(Net::output_shape.c());
+    std::vector<int> labels(std::size_t(Net::output_shape.n()));
+    for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = int(k * 7 % std::size_t(classes));
+
+    auto loss_at = [&](std::vector<double>& p) {
+        return step.step(images, labels, p, velocity, statistics, 1.0, 0.0, 0.0).loss;
+    };
+    auto result = step.step(images, labels, parameters, velocity, statistics, 1.0, 0.0, 0.0);
+    std::mt19937 random(5);
+    for (const TrainingTensor& tensor : layout.parameters) {
+        double largest = 0.0;
+        for (std::int64_t k = 0; k < tensor.elements; ++k)
+            largest = std::max(largest, std::abs(parameters[std::size_t(tensor.offset + k)] - result.parameters[std::size_t(tensor.offset + k)]));
+        for (int sample = 0; sample < 8; ++sample) {
+            std::size_t at = std::size_t(tensor.offset) + random() % std::size_t(tensor.elements);
+            double analytic = parameters[at] - result.parameters[at];
+            const double h = 1e-6;
+            std::vector<double> plus = parameters, minus = parameters;
+            plus[at] += h;
+            minus[at] -= h;
+            double numeric = (loss_at(plus) - loss_at(minus)) / (2 * h);
+            INFO(tensor.name << "[" << at - std::size_t(tensor.offset) << "]: analytic " << analytic << ", numeric " << numeric);
+            CHECK(std::abs(analytic - numeric) <= 1e-6 * std::max(largest, 1e-3));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+// The training step against PyTorch: one SGD step of the course's BNLeNet on the first 128
+// Fashion-MNIST images, from the same weights (tests/fixtures/make_fixtures.py). And batch norm's
+// training mode against ONNX's own test data.
+#include <doctest/doctest.h>
+
+#include <snc/io/npy.hpp>
+#include <snc/io/safetensors.hpp>
+#include <snc/nets/d2l.hpp>
+
+#include "support.hpp"
+#include "train_jit.hpp"
+
+namespace {
+using namespace snc;
+
+// Compares one buffer of the step's result with PyTorch's tensors of the same names, within
+// `relative` of the largest value of the tensor, or of all the tensors with `global_scale`. Sums of
+// 10^4 to 10^5 float32 terms in another order differ by about 1e-6 to 1e-5 of their size; and the
+// gradient of a conv bias followed by batch norm is zero but for rounding, in both engines, so
+// gradients are compared at the scale of the whole gradient.
+void check_tensors(const TrainingLayout& layout, const std::vector<TrainingTensor>& tensors, const std::vector<float>& got,
+                   const StateDict& want, double relative, bool global_scale = false) {
+    double scale = 0.0;
+    for (const TrainingTensor& tensor : tensors)
+        for (float v : want.at(tensor.name).data) scale = std::max(scale, double(std::abs(v)));
+    for (const TrainingTensor& tensor : tensors) {
+        const Op& op = layout.graph.ops[std::size_t(tensor.op)];
+        const Tensor& expected = want.at(tensor.name);
+        double tolerance = relative * scale;
+        if (!global_scale) {
+            tolerance = 0.0;
+            for (float v : expected.data) tolerance = std::max(tolerance, relative * std::abs(v));
+        }
+        double worst = 0.0;
+        for (std::int64_t k = 0; k < tensor.elements; ++k) {
+            float ours = got[std::size_t(tensor.offset + k)];
+            worst = std::max(worst, double(std::abs(ours - expected.data[std::size_t(detail::torch_index(op, tensor.slot, k))])));
+        }
+        CHECK_MESSAGE(worst <= tolerance, tensor.name << ": max |difference| " << worst << ", tolerance " << tolerance);
+    }
+}
+}  // namespace
+
+TEST_CASE("one training step of BNLeNet matches PyTorch's: weights, momentum, running statistics, loss") {
+    using Net = nets::d2l::BNLeNet<128>;
+    testing::JitTraining<float> step(build_graph<Net>());
+    const TrainingLayout& layout = step.layout();
+    io::SafetensorsContents initial = io::read_safetensors(testing::fixture("bnlenet_step_initial.safetensors"));
+    io::SafetensorsContents after = io::read_safetensors(testing::fixture("bnlenet_step_after.safetensors"));
+    io::SafetensorsContents momentum = io::read_safetensors(testing::fixture("bnlenet_step_momentum.safetensors"));
+    Tensor images = io::read_npy(testing::fixture("bnlenet_step_images.npy"));
+    Tensor label_values = io::read_npy(testing::fixture("bnlenet_step_labels.npy"));
+    float pytorch_loss = io::read_npy(testing::fixture("bnlenet_step_loss.npy")).data[0];
+
+    TrainingState state = pack_training_state(layout, initial.tensors, "bnlenet_step_initial.safetensors", initial.ignored);
+    std::vector<float> velocity(state.parameters.size(), 0.0f);
+    std::vector<int> labels(label_values.data.begin(), label_values.data.end());
+    auto result = step.step(images.data, labels, state.parameters, velocity, state.statistics, 0.1f, 0.9f, 5e-4f);
+
+    CHECK(result.loss == doctest::Approx(pytorch_loss).epsilon(1e-5));
+    check_tensors(layout, layout.parameters, result.parameters, after.tensors, 1e-5);
+    check_tensors(layout, layout.parameters, result.velocity, momentum.tensors, 1e-4, true);
+    check_tensors(layout, layout.statistics, result.statistics, after.tensors, 1e-5);
+}
