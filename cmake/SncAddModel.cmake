@@ -93,3 +93,43 @@ function(snc_add_model TARGET)
   target_link_libraries(${TARGET} PUBLIC ${id}_halide PRIVATE snc::io)
   target_compile_features(${TARGET} PRIVATE cxx_std_20)
 endfunction()
+
+# snc_add_training(<target> NETWORK <C++ type> HEADER <header> [TARGETS <halide targets...>])
+#
+# Compiles the training step of <C++ type> (batch-norm in training mode, backward pass, SGD with
+# momentum and weight decay) into <id>_step, with its Halide header <id>_step.h, and the same
+# network for inference into <id>_inference (snc_add_model, weights at run time) to evaluate with.
+# <target> is an INTERFACE library of both.
+function(snc_add_training TARGET)
+  cmake_parse_arguments(ARG "" "NETWORK;HEADER" "TARGETS" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS OR NOT ARG_NETWORK OR NOT ARG_HEADER)
+    message(FATAL_ERROR "snc_add_training(${TARGET} NETWORK <C++ type> HEADER <header> [TARGETS ...])")
+  endif()
+  if(NOT ARG_TARGETS)
+    set(ARG_TARGETS ${SNC_DEFAULT_TARGETS})
+  endif()
+  get_filename_component(header "${ARG_HEADER}" ABSOLUTE)
+  string(MAKE_C_IDENTIFIER "${TARGET}" id)
+  set(SNC_TARGET "${TARGET}")
+  set(SNC_ID "${id}")
+  set(SNC_NETWORK "${ARG_NETWORK}")
+  set(SNC_HEADER "${header}")
+  set(work "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.snc")
+  configure_file("${_SNC_CMAKE_DIR}/templates/training_generator.cpp.in" "${work}/${id}_training_generator.cpp" @ONLY)
+  add_executable(${id}.training_generator "${work}/${id}_training_generator.cpp")
+  target_link_libraries(${id}.training_generator PRIVATE snc::compiler Halide::Generator)
+
+  get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
+  set(runtime_argument "")
+  if(runtime)
+    set(runtime_argument USE_RUNTIME ${runtime})
+  endif()
+  add_halide_library(${id}_step FROM ${id}.training_generator GENERATOR ${id}_step TARGETS ${ARG_TARGETS}
+                     ${runtime_argument})
+  if(NOT runtime)
+    set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${id}_step.runtime)
+  endif()
+  snc_add_model(${id}_inference NETWORK "${ARG_NETWORK}" HEADER "${header}" TARGETS ${ARG_TARGETS})
+  add_library(${TARGET} INTERFACE)
+  target_link_libraries(${TARGET} INTERFACE ${id}_step ${id}_inference)
+endfunction()
