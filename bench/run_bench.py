@@ -107,6 +107,22 @@ def bench_case(case, args, scratch, peak):
     return rows
 
 
+def bench_training(args):
+    """One training epoch of BNLeNet (batch 128, lr 0.1): snc's trainer against PyTorch's, same
+    data, same batch, same threads. snc's epoch time excludes its test evaluation, as PyTorch's."""
+    trainer = os.path.join(args.build, "examples", "snc-train-bnlenet")
+    print("\nBNLeNet training epoch on Fashion-MNIST (468 steps of 128, lr 0.1, SGD):")
+    for threads in (1, 2):
+        text = run([trainer, "--epochs", "1", "--threads", str(threads), "--population-stats", "0"])
+        snc_s = float(re.search(r"epoch 1/1: .*test accuracy ([\d.]+), ([\d.]+) s", text).group(2))
+        snc_accuracy = float(re.search(r"epoch 1/1: .*test accuracy ([\d.]+)", text).group(1))
+        text = run([sys.executable, os.path.join(HERE, "torch_train.py"), "--epochs", "1", "--threads", str(threads)])
+        match = re.search(r"epoch 1: .*test accuracy ([\d.]+), ([\d.]+) s", text)
+        torch_s, torch_accuracy = float(match.group(2)), float(match.group(1))
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_s:6.2f} s (test accuracy {snc_accuracy:.4f}) | "
+              f"torch {torch_s:6.2f} s (test accuracy {torch_accuracy:.4f}) || snc/torch {snc_s / torch_s:5.2f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="snc's build directory")
@@ -133,6 +149,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
         for case in cases:
             bench_case(case, args, scratch, peak)
+    bench_training(args)
 
 
 if __name__ == "__main__":

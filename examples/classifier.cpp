@@ -22,6 +22,7 @@
 #include <HalideRuntime.h>
 
 #include <snc/data.hpp>
+#include <snc/runtime/allocator.hpp>
 #include <snc/io/npy.hpp>
 
 #include SNC_MODEL_HEADER
@@ -203,6 +204,7 @@ void evaluate_fashion_mnist(Model& model, const std::string& dir) {
 int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     if (options.threads) halide_set_num_threads(options.threads);
+    snc::runtime::cache_pipeline_allocations();
     try {
         Model model(options.weights);
         snc::Tensor inputs;

@@ -8,6 +8,8 @@
 //   --init W.safetensors  start from these weights (PyTorch's names, as the inference compiler's)
 //   --save W.safetensors  the trained weights, written to a temporary file and renamed
 //   --log metrics.csv     one row per epoch           --plot curves.png  loss and accuracies, by gnuplot
+//   --schedule S          constant (default) or cosine: lr * (1 + cos(pi * step / steps)) / 2
+//   --augment             random left-right flips and shifts of up to 2 pixels
 //   --population-stats B  before each evaluation, set every BatchNorm's statistics to their mean over B
 //                         training batches (default 100; 0 keeps PyTorch's running averages)
 // The batch size is the network's, fixed when it was compiled. The last incomplete batch of an
@@ -32,6 +34,7 @@
 #include <HalideRuntime.h>
 
 #include <snc/data.hpp>
+#include <snc/runtime/allocator.hpp>
 #include <snc/io/file.hpp>
 #include <snc/io/safetensors.hpp>
 #include <snc/training.hpp>
@@ -61,6 +64,8 @@ struct Options {
     float lr = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
     std::uint64_t seed = 0;
     bool shuffle = true;
+    bool cosine = false;
+    bool augment = false;
     int threads = 0;
     std::int64_t population_batches = 100;
     std::optional<std::string> init, save, log, plot;
@@ -71,7 +76,7 @@ struct Options {
     std::cerr << "usage: " << program
               << " [--data DIR] [--epochs E] [--steps S] [--lr LR] [--momentum M] [--weight-decay WD] [--seed N]\n"
                  "       [--no-shuffle] [--init W.safetensors] [--save W.safetensors] [--log metrics.csv]\n"
-                 "       [--plot curves.png] [--population-stats B] [--threads T]\n";
+                 "       [--plot curves.png] [--schedule constant|cosine] [--augment] [--population-stats B] [--threads T]\n";
     std::exit(2);
 }
 
@@ -102,6 +107,12 @@ Options parse(int argc, char** argv) {
         else if (flag == "--seed") o.seed = std::uint64_t(number(0));
         else if (flag == "--threads") o.threads = int(number(1));
         else if (flag == "--no-shuffle") o.shuffle = false;
+        else if (flag == "--augment") o.augment = true;
+        else if (flag == "--schedule") {
+            std::string schedule = value();
+            if (schedule != "constant" && schedule != "cosine") usage(argv[0], "--schedule is constant or cosine");
+            o.cosine = schedule == "cosine";
+        }
         else if (flag == "--population-stats") o.population_batches = std::int64_t(number(0));
         else if (flag == "--init") o.init = value();
         else if (flag == "--save") o.save = value();
@@ -253,6 +264,7 @@ std::string progress_bar(std::int64_t done, std::int64_t total) {
 int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     if (options.threads) halide_set_num_threads(options.threads);
+    snc::runtime::cache_pipeline_allocations();
     const char* program = argv[0];
     try {
         if (options.plot && std::system("command -v gnuplot >/dev/null 2>&1") != 0)
@@ -278,9 +290,10 @@ int main(int argc, char** argv) {
         const std::int64_t total_steps = options.steps > 0 ? std::min<std::int64_t>(options.steps, steps_per_epoch * options.epochs)
                                                            : steps_per_epoch * options.epochs;
         const int epochs = int((total_steps + steps_per_epoch - 1) / steps_per_epoch);
-        std::printf("%s: %s, batch %lld, %lld steps per epoch, lr %g, momentum %g, weight decay %g\n", program,
+        std::printf("%s: %s, batch %lld, %lld steps per epoch, lr %g%s, momentum %g, weight decay %g%s\n", program,
                     snc::detail::type_name<Network>.chars, static_cast<long long>(batch),
-                    static_cast<long long>(steps_per_epoch), options.lr, options.momentum, options.weight_decay);
+                    static_cast<long long>(steps_per_epoch), options.lr, options.cosine ? " (cosine)" : "",
+                    options.momentum, options.weight_decay, options.augment ? ", augmented" : "");
 
         snc::Tensor images({batch, height, width, 1});
         std::vector<int32_t> labels(static_cast<std::size_t>(batch));
@@ -302,13 +315,16 @@ int main(int argc, char** argv) {
             auto start = std::chrono::steady_clock::now();
             auto last_report = start;
             for (std::int64_t b = 0; b < steps; ++b, ++step) {
-                snc::fill_batch(train, order.data() + b * batch, batch, images);
+                snc::Augmentation augmentation{&random};
+                snc::fill_batch(train, order.data() + b * batch, batch, images, options.augment ? &augmentation : nullptr);
+                const float lr = options.cosine ? float(0.5 * options.lr * (1 + std::cos(M_PI * double(step) / double(total_steps))))
+                                                : options.lr;
                 for (std::int64_t k = 0; k < batch; ++k) labels[std::size_t(k)] = train.labels[std::size_t(order[std::size_t(b * batch + k)])];
                 Halide::Runtime::Buffer<float> p(state.parameters.data(), int(state.parameters.size())),
                     v(velocity.data(), int(velocity.size())), s(state.statistics.data(), int(state.statistics.size())),
                     p2(next_parameters.data(), int(next_parameters.size())), v2(next_velocity.data(), int(next_velocity.size())),
                     s2(next_statistics.data(), int(next_statistics.size()));
-                int result = SNC_PASTE(SNC_STEP, )(images_buffer, labels_buffer, p, v, s, options.lr, options.momentum,
+                int result = SNC_PASTE(SNC_STEP, )(images_buffer, labels_buffer, p, v, s, lr, options.momentum,
                                                    options.weight_decay, p2, v2, s2, stats);
                 if (result != 0) throw snc::Error("the training step failed with Halide error " + std::to_string(result));
                 std::swap(state.parameters, next_parameters);

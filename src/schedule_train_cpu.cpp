@@ -120,6 +120,11 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         f.bound(t.c, 0, channels).compute_root().vectorize(t.c, lanes);
         for (int k = 0; k < f.num_update_definitions(); ++k) f.update(k).vectorize(t.c, lanes);
     }
+    for (auto& [f, channels] : t.weight_sums) {
+        const int lanes = dividing_lanes(channels, m.vector_lanes);
+        f.compute_root().vectorize(t.c, lanes).parallel(t.ky);
+        f.update().vectorize(t.c, lanes).parallel(t.ky);
+    }
     for (Func f : t.scalars) f.compute_root();
     for (Func f : t.padded_inputs) f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
     for (Func f : {t.new_parameters, t.new_velocity, t.new_statistics}) schedule_flat_updates(f, m);

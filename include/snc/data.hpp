@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include <snc/io/idx.hpp>
@@ -31,9 +32,29 @@ inline void resize_bilinear(const float* in, std::int64_t in_h, std::int64_t in_
     }
 }
 
-// Images [first, first + count) of `set` into `batch` (N, H, W, 1), N >= count; rows past the
-// set's end stay zero. Pixels become value / 255.
-inline void fill_batch(const io::LabeledImages& set, const std::int64_t* indices, std::int64_t count, Tensor& batch) {
+// Training-time augmentation: each image flipped left-right with probability 1/2 and shifted by up
+// to `shift` pixels each way (the uncovered border is zero, Fashion-MNIST's background).
+struct Augmentation {
+    std::mt19937_64* random = nullptr;
+    int shift = 2;
+};
+
+inline void augment(float* image, std::int64_t h, std::int64_t w, const Augmentation& augmentation) {
+    std::vector<float> source(image, image + h * w);
+    std::uniform_int_distribution<int> coin(0, 1), offset(-augmentation.shift, augmentation.shift);
+    const bool flip = coin(*augmentation.random);
+    const int dx = offset(*augmentation.random), dy = offset(*augmentation.random);
+    for (std::int64_t y = 0; y < h; ++y)
+        for (std::int64_t x = 0; x < w; ++x) {
+            std::int64_t sy = y - dy, sx = (flip ? w - 1 - x : x) - dx;
+            image[y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? source[std::size_t(sy * w + sx)] : 0.0f;
+        }
+}
+
+// The images at `indices` [0, count) of `set` into `batch` (N, H, W, 1), N >= count; rows past
+// count stay zero. Pixels become value / 255; with an augmentation, each is then flipped and shifted.
+inline void fill_batch(const io::LabeledImages& set, const std::int64_t* indices, std::int64_t count, Tensor& batch,
+                       const Augmentation* augmentation = nullptr) {
     const std::int64_t h = batch.shape[1], w = batch.shape[2];
     std::fill(batch.begin(), batch.end(), 0.0f);
     std::vector<float> image(std::size_t(set.rows * set.cols));
@@ -46,6 +67,7 @@ inline void fill_batch(const io::LabeledImages& set, const std::int64_t* indices
             for (std::size_t k = 0; k < image.size(); ++k) image[k] = float(pixels[k]) / 255.0f;
             resize_bilinear(image.data(), set.rows, set.cols, out, h, w);
         }
+        if (augmentation) augment(out, h, w, *augmentation);
     }
 }
 

@@ -64,6 +64,7 @@ struct Training {
     std::vector<ConvFuncs> convs;                              // forward convs, input gradients of convs
     std::vector<Halide::Func> padded_inputs;                   // conv inputs with their zero border
     std::vector<OuterProduct> outer_products;                  // weight gradients
+    std::vector<std::pair<Halide::Func, int>> weight_sums;     // conv weight gradients: partial sums added
     std::vector<std::pair<Halide::Func, Shape>> pointwise;     // element-wise, stored
     std::vector<std::pair<Halide::Func, int>> channel_sums;    // reductions to one value per channel
     std::vector<Halide::Func> scalars;                         // per-image or whole-batch reductions
