@@ -40,7 +40,7 @@ void schedule_outer_product(const OuterProduct& p, const Machine& m) {
     const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(p.b_extent, 8));
     Func output = p.output, accumulator = p.accumulator;
     Var ao("ao"), ai("ai"), bo("bo"), bi("bi"), task("task");
-    std::vector<Halide::Argument> unused;
+    bound_to(output, output.args(), p.extents);
     output.compute_root()
         .split(p.a, ao, ai, tile_a, TailStrategy::ShiftInwards)
         .split(p.b, bo, bi, tile_b, TailStrategy::ShiftInwards)
@@ -120,13 +120,20 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         f.bound(t.c, 0, channels).compute_root().vectorize(t.c, lanes);
         for (int k = 0; k < f.num_update_definitions(); ++k) f.update(k).vectorize(t.c, lanes);
     }
-    for (auto& [f, channels] : t.weight_sums) {
-        const int lanes = dividing_lanes(channels, m.vector_lanes);
+    for (auto& [f, extents] : t.weight_sums) {
+        const int lanes = dividing_lanes(extents[0], m.vector_lanes);
+        bound_to(f, f.args(), extents);
         f.compute_root().vectorize(t.c, lanes).parallel(t.ky);
         f.update().vectorize(t.c, lanes).parallel(t.ky);
     }
-    for (Func f : t.scalars) f.compute_root();
-    for (Func f : t.padded_inputs) f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
+    for (Func f : t.scalars) {
+        if (f.dimensions() == 1) f.bound(f.args()[0], 0, t.batch);
+        f.compute_root();
+    }
+    for (auto& [f, region] : t.padded_inputs) {
+        for (std::size_t d = 0; d < region.size(); ++d) f.bound(f.args()[d], region[d].min, region[d].extent);
+        f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
+    }
     for (Func f : {t.new_parameters, t.new_velocity, t.new_statistics}) schedule_flat_updates(f, m);
     t.stats.compute_root();
 }

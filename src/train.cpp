@@ -21,7 +21,7 @@ bool has_padding(const Window& w) { return w.pad_top || w.pad_left || w.pad_bott
 class Builder {
 public:
     Builder(const TrainingLayout& layout, TrainingInputs inputs, Halide::Type real)
-        : graph_(layout.graph), in_(std::move(inputs)) {
+        : graph_(layout.graph), in_(std::move(inputs)), readers_(layout.graph.readers()) {
         t_.layout = &layout;
         t_.real = real;
     }
@@ -37,6 +37,7 @@ public:
 private:
     const Graph& graph_;
     TrainingInputs in_;
+    std::vector<int> readers_;  // per value: how many ops read it
     Training t_;
     std::map<int, Func> sources_, normalized_, inv_std_, argmax_;       // per op, for the backward pass
     std::map<std::pair<int, int>, std::function<Expr(Expr)>> tensor_gradients_;  // (op, slot) -> g(flat index)
@@ -192,6 +193,12 @@ void Builder::forward() {
                 break;
             }
         }
+        // A value read by two ops (a residual block's output feeds the next block's body and its
+        // shortcut) is stored: inlined, each block would carry every block before it.
+        const bool element_wise = op.spec.kind == OpKind::relu || op.spec.kind == OpKind::sigmoid ||
+                                  op.spec.kind == OpKind::tanh || op.spec.kind == OpKind::add ||
+                                  op.spec.kind == OpKind::batch_norm || op.spec.kind == OpKind::avg_pool;
+        if (element_wise && readers_[std::size_t(i + 1)] > 1) stored(out, op.out);
         t_.values.push_back(out);
     }
 }
@@ -212,8 +219,14 @@ void Builder::conv_forward(int i, Func in, Func out) {
     acc(c, x, y, n) = op.spec.bias ? parameter(i, 1, c) : real(0);
     acc(c, x, y, n) += conv_weight(i, c, r.x, r.y, r.z) * source(r.x, x * w.stride + r.y - w.pad_left, y * w.stride + r.z - w.pad_top, n);
     out(c, x, y, n) = acc(c, x, y, n);
-    // The padded input is read twice, by the conv and by its weight gradient: stored whole.
-    if (padded.defined()) t_.padded_inputs.push_back(padded);
+    // The padded input is read twice, by the conv and by its weight gradient: stored whole, over
+    // exactly the pixels the windows reach.
+    if (padded.defined())
+        t_.padded_inputs.push_back({padded,
+                                    {{0, int(op.in.c())},
+                                     {-w.pad_left, int((op.out.w() - 1) * w.stride + w.kernel)},
+                                     {-w.pad_top, int((op.out.h() - 1) * w.stride + w.kernel)},
+                                     {0, int(op.in.n())}}});
     t_.convs.push_back({out, acc, Func(), r, op.in, op.out, c, x, y, n});
 }
 
@@ -258,6 +271,7 @@ void Builder::loss() {
     log_sum_exp(n) = top(n) + Halide::log(Halide::sum(Halide::exp(z(classes_r, n) - top(n))));
     predicted(n) = Halide::argmax(z(classes_r, n))[0];
     for (Func f : {top, log_sum_exp, predicted}) t_.scalars.push_back(f);
+    t_.batch = batch;
     t_.loss = Func("loss");
     t_.loss() = Halide::sum(log_sum_exp(batch_r) - z(label(batch_r), batch_r)) / real(batch);
     t_.correct = Func("correct");
@@ -281,14 +295,14 @@ void Builder::backward() {
         const bool read_many_times = op.spec.kind == OpKind::conv || op.spec.kind == OpKind::dense;
         if (parts.size() > 1 || (read_many_times && !stored_.count(g.name()))) {
             // Sum the contributions (a value read twice: a block's input feeds its body and its
-            // shortcut); and store the gradient of a conv or dense output, which their weight and
-            // input gradients read once per tap.
+            // shortcut), stored for the reason above; and store the gradient of a conv or dense
+            // output, which their weight and input gradients read once per tap.
             std::vector<Expr> args = exprs(vars(op.out));
             g = Func(name(i, "_gradient"));
             Expr total = parts[0](args);
             for (std::size_t k = 1; k < parts.size(); ++k) total += parts[k](args);
             g(args) = total;
-            if (read_many_times) stored(g, op.out);
+            if (read_many_times || parts.size() > 1) stored(g, op.out);
         }
         t_.gradients[std::size_t(i + 1)] = g;
         const bool to_input = op.input != 0;  // the images need no gradient
@@ -382,11 +396,11 @@ void Builder::conv_backward(int i, Func g) {
     part_acc(c, ci, kx, ky, group) +=
         g(c, r.x, r.y, image) * sources_[i](ci, r.x * s + kx - w.pad_left, r.y * s + ky - w.pad_top, image);
     part(c, ci, kx, ky, group) = part_acc(c, ci, kx, ky, group);
-    t_.outer_products.push_back({part, part_acc, c, ci, out_channels, in_channels});
+    t_.outer_products.push_back({part, part_acc, c, ci, out_channels, in_channels, {out_channels, in_channels, k, k, groups}});
     RDom over_groups(0, groups, name(i, "_dw_groups"));
     dw(c, ci, kx, ky) = real(0);
     dw(c, ci, kx, ky) += part(c, ci, kx, ky, over_groups);
-    t_.weight_sums.push_back({dw, out_channels});
+    t_.weight_sums.push_back({dw, {out_channels, in_channels, k, k}});
     tensor_gradients_[{i, 0}] = [=](Expr f) {
         return dw(f % out_channels, (f / out_channels) % in_channels, (f / (out_channels * in_channels)) % k,
                   f / (out_channels * in_channels * k));
@@ -481,7 +495,7 @@ void Builder::dense_backward(int i, Func g) {
     dw_acc(c, ci) = real(0);
     dw_acc(c, ci) += g(c, r) * in(ci, r);
     dw(c, ci) = dw_acc(c, ci);
-    t_.outer_products.push_back({dw, dw_acc, c, ci, units, features});
+    t_.outer_products.push_back({dw, dw_acc, c, ci, units, features, {units, features}});
     tensor_gradients_[{i, 0}] = [=](Expr f) { return dw(f % units, f / units); };
     if (op.input == 0) return;
     Func transposed(name(i, "_w_transposed"));  // (f, u), features innermost

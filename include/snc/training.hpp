@@ -53,6 +53,59 @@ inline TrainingLayout training_layout(const Graph& graph) {
     return layout;
 }
 
+// A run of consecutive ops [first, last) whose only input from before is the value `first` (the
+// network's images, or the output of op first - 1): the unit the training step is compiled in.
+// Halide's lowering time grows much faster than the pipeline (a 4-block ResNet step: 50 s; the
+// course's ResNet-18 in one pipeline ran past the generator's 15-minute limit), so networks are cut
+// between residual blocks into segments of at most `budget` ops, compiled apart and chained.
+struct Segment {
+    int first = 0, last = 0;
+    int input() const { return first; }  // the value id the segment reads
+    int output() const { return last; }  // the value id it produces
+};
+
+inline std::vector<Segment> training_segments(const Graph& graph, int budget = 20) {
+    const int count = int(graph.ops.size());
+    // A cut before op b is valid when every op from b on reads only values >= b.
+    std::vector<int> earliest_read(std::size_t(count + 1), count + 1);
+    for (int j = count - 1; j >= 0; --j) {
+        const Op& op = graph.ops[std::size_t(j)];
+        int reads = op.shortcut >= 0 ? std::min(op.input, op.shortcut) : op.input;
+        earliest_read[std::size_t(j)] = std::min(earliest_read[std::size_t(j + 1)], reads);
+    }
+    std::vector<Segment> segments;
+    int start = 0, candidate = -1;
+    for (int b = 1; b < count; ++b) {
+        if (earliest_read[std::size_t(b)] < b) continue;
+        if (b - start <= budget) {
+            candidate = b;
+            continue;
+        }
+        int cut = candidate > start ? candidate : b;
+        segments.push_back({start, cut});
+        start = cut;
+        candidate = b > start && b - start <= budget ? b : -1;
+    }
+    segments.push_back({start, count});
+    return segments;
+}
+
+// The floats of a TrainingLayout buffer that belong to the ops of a segment: [begin, end).
+struct FloatRange {
+    std::int64_t begin = 0, end = 0;
+    std::int64_t size() const { return end - begin; }
+};
+
+inline FloatRange range_of(const std::vector<TrainingTensor>& tensors, const Segment& segment) {
+    FloatRange range{-1, -1};
+    for (const TrainingTensor& tensor : tensors) {
+        if (tensor.op < segment.first || tensor.op >= segment.last) continue;
+        if (range.begin < 0) range.begin = tensor.offset;
+        range.end = tensor.offset + tensor.elements;
+    }
+    return range.begin < 0 ? FloatRange{0, 0} : range;
+}
+
 struct TrainingState {
     std::vector<float> parameters, statistics;
 };

@@ -47,6 +47,7 @@ struct OuterProduct {
     Halide::Func output, accumulator;
     Halide::Var a, b;
     int a_extent = 0, b_extent = 0;
+    std::vector<int> extents;  // of every dimension of output, in order
 };
 
 struct Training {
@@ -62,12 +63,13 @@ struct Training {
 
     // What the schedule places.
     std::vector<ConvFuncs> convs;                              // forward convs, input gradients of convs
-    std::vector<Halide::Func> padded_inputs;                   // conv inputs with their zero border
+    std::vector<std::pair<Halide::Func, Halide::Region>> padded_inputs;  // conv inputs with their zero border
     std::vector<OuterProduct> outer_products;                  // weight gradients
-    std::vector<std::pair<Halide::Func, int>> weight_sums;     // conv weight gradients: partial sums added
+    std::vector<std::pair<Halide::Func, std::vector<int>>> weight_sums;  // conv weight gradients: partial sums added
     std::vector<std::pair<Halide::Func, Shape>> pointwise;     // element-wise, stored
     std::vector<std::pair<Halide::Func, int>> channel_sums;    // reductions to one value per channel
     std::vector<Halide::Func> scalars;                         // per-image or whole-batch reductions
+    int batch = 0;
     std::vector<std::pair<Halide::Func, Shape>> dense_layers;  // dense forward (units, n) and input grads
     std::vector<std::pair<Halide::Func, Halide::RDom>> dense_accumulators;
 };
