@@ -96,10 +96,12 @@ endfunction()
 
 # snc_add_training(<target> NETWORK <C++ type> HEADER <header> [TARGETS <halide targets...>])
 #
-# Compiles the training step of <C++ type> (batch-norm in training mode, backward pass, SGD with
-# momentum and weight decay) into <id>_step, with its Halide header <id>_step.h, and the same
+# Compiles the training step of <C++ type> (batch norm in training mode, softmax cross-entropy,
+# the backward pass) segment by segment (include/snc/training.hpp) into <id>_step, whose header
+# <id>_training.h gives snc_training::<id>::functions() for TrainingStep's AOT engine; and the same
 # network for inference into <id>_inference (snc_add_model, weights at run time) to evaluate with.
-# <target> is an INTERFACE library of both.
+# <target> is an INTERFACE library of both. TARGETS as for snc_add_model; the first the CPU can run
+# is used.
 function(snc_add_training TARGET)
   cmake_parse_arguments(ARG "" "NETWORK;HEADER" "TARGETS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS OR NOT ARG_NETWORK OR NOT ARG_HEADER)
@@ -111,25 +113,36 @@ function(snc_add_training TARGET)
   get_filename_component(header "${ARG_HEADER}" ABSOLUTE)
   string(MAKE_C_IDENTIFIER "${TARGET}" id)
   set(SNC_TARGET "${TARGET}")
-  set(SNC_ID "${id}")
   set(SNC_NETWORK "${ARG_NETWORK}")
   set(SNC_HEADER "${header}")
   set(work "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.snc")
-  configure_file("${_SNC_CMAKE_DIR}/templates/training_generator.cpp.in" "${work}/${id}_training_generator.cpp" @ONLY)
-  add_executable(${id}.training_generator "${work}/${id}_training_generator.cpp")
-  target_link_libraries(${id}.training_generator PRIVATE snc::compiler Halide::Generator)
 
-  get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
-  set(runtime_argument "")
-  if(runtime)
-    set(runtime_argument USE_RUNTIME ${runtime})
-  endif()
-  add_halide_library(${id}_step FROM ${id}.training_generator GENERATOR ${id}_step TARGETS ${ARG_TARGETS}
-                     ${runtime_argument})
-  if(NOT runtime)
-    set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${id}_step.runtime)
-  endif()
+  # The inference pipeline first: it brings the project's shared Halide runtime.
   snc_add_model(${id}_inference NETWORK "${ARG_NETWORK}" HEADER "${header}" TARGETS ${ARG_TARGETS})
+  get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
+
+  configure_file("${_SNC_CMAKE_DIR}/templates/training_compiler.cpp.in" "${work}/${id}_training_compiler.cpp" @ONLY)
+  add_executable(${id}.training_compiler "${work}/${id}_training_compiler.cpp")
+  target_link_libraries(${id}.training_compiler PRIVATE snc::compiler)
+  set(outputs "${work}/${id}_training.h")
+  set(objects "")
+  list(LENGTH ARG_TARGETS target_count)
+  math(EXPR last "${target_count} - 1")
+  foreach(k RANGE ${last})
+    list(APPEND objects "${work}/${id}_training-${k}.o")
+    list(APPEND outputs "${work}/${id}_training-${k}.o" "${work}/${id}_training-${k}.h")
+  endforeach()
+  add_custom_command(OUTPUT ${outputs}
+                     COMMAND ${id}.training_compiler "${work}/${id}_training" ${id} ${ARG_TARGETS}
+                     DEPENDS ${id}.training_compiler
+                     COMMENT "snc: compiling the training step of ${ARG_NETWORK}"
+                     VERBATIM)
+  set_source_files_properties(${objects} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+  add_library(${id}_step STATIC ${objects})
+  set_target_properties(${id}_step PROPERTIES LINKER_LANGUAGE CXX)
+  target_include_directories(${id}_step INTERFACE "$<BUILD_INTERFACE:${work}>")
+  target_link_libraries(${id}_step INTERFACE ${runtime})
+
   add_library(${TARGET} INTERFACE)
   target_link_libraries(${TARGET} INTERFACE ${id}_step ${id}_inference)
 endfunction()

@@ -37,7 +37,7 @@
 #include <snc/runtime/allocator.hpp>
 #include <snc/io/file.hpp>
 #include <snc/io/safetensors.hpp>
-#include <snc/training.hpp>
+#include <snc/train_step.hpp>
 
 #include SNC_NETWORK_HEADER
 #include SNC_STEP_HEADER
@@ -45,6 +45,7 @@
 
 #define SNC_PASTE2(a, b) a##b
 #define SNC_PASTE(a, b) SNC_PASTE2(a, b)
+
 
 namespace {
 
@@ -199,43 +200,96 @@ void plot(const std::string& path, const std::vector<EpochRecord>& records, cons
     std::filesystem::rename(image, path);
 }
 
+// TrainingStep's engine on the functions the training compiler built for this network.
+class CompiledSegments {
+public:
+    CompiledSegments(const snc::TrainingLayout& layout, const std::vector<snc::Segment>& segments)
+        : layout_(layout), segments_(segments), functions_(SNC_TRAINING::functions()) {
+        if (int(segments.size()) != SNC_TRAINING::segment_count)
+            throw snc::Error("the compiled training step has " + std::to_string(SNC_TRAINING::segment_count) +
+                             " segments, the network " + std::to_string(segments.size()) + ": rebuild the trainer");
+    }
+
+    void forward(int s, const float* input, const float* parameters, float* output) {
+        auto in = buffer(input, segments_[std::size_t(s)].input());
+        auto p = flat(parameters, {0, layout_.parameter_floats});
+        auto out = buffer(output, segments_[std::size_t(s)].output());
+        void* arguments[] = {in.raw_buffer(), p.raw_buffer(), out.raw_buffer()};
+        check(functions_.forward[s](arguments), "forward", s);
+    }
+
+    void backward(int s, const snc::SegmentBuffers<float>& b) {
+        const snc::Segment& segment = segments_[std::size_t(s)];
+        auto in = buffer(b.input, segment.input());
+        auto p = flat(b.parameters, {0, layout_.parameter_floats});
+        Halide::Runtime::Buffer<std::int32_t> labels(const_cast<std::int32_t*>(b.labels), int(batch));
+        auto gradient = buffer(b.output_gradient, segment.output());
+        auto input_gradient = buffer(b.input_gradient, segment.input());
+        float scratch[2] = {0, 0};
+        auto parameter_gradients = flat(b.parameter_gradients, snc::range_of(layout_.parameters, segment), scratch);
+        auto statistics = flat(b.batch_statistics, snc::range_of(layout_.statistics, segment), scratch + 1);
+        Halide::Runtime::Buffer<float> loss(b.loss_stats, 2);
+        std::vector<void*> arguments{in.raw_buffer()};
+        if (b.labels) arguments.push_back(labels.raw_buffer());
+        arguments.push_back(p.raw_buffer());
+        if (b.output_gradient) arguments.push_back(gradient.raw_buffer());
+        if (b.input_gradient) arguments.push_back(input_gradient.raw_buffer());
+        arguments.push_back(parameter_gradients.raw_buffer());
+        arguments.push_back(statistics.raw_buffer());
+        if (b.loss_stats) arguments.push_back(loss.raw_buffer());
+        check(functions_.backward[s](arguments.data()), "backward", s);
+    }
+
+private:
+    Halide::Runtime::Buffer<float> buffer(const float* data, int value) const {
+        if (!data) return {};
+        return Halide::Runtime::Buffer<float>(const_cast<float*>(data), extents_of(layout_.graph.shape_of(value)));
+    }
+    // A range of a flat buffer, its coordinates the flat indices; an empty one, one scratch float.
+    static Halide::Runtime::Buffer<float> flat(const float* base, snc::FloatRange range, float* scratch = nullptr) {
+        if (range.size() == 0) return Halide::Runtime::Buffer<float>(scratch, 1);
+        Halide::Runtime::Buffer<float> b(const_cast<float*>(base) + range.begin, int(range.size()));
+        b.set_min(int(range.begin));
+        return b;
+    }
+    static void check(int result, const char* pass, int s) {
+        if (result != 0)
+            throw snc::Error(std::string("the training step's ") + pass + " pass of segment " + std::to_string(s) +
+                             " failed with Halide error " + std::to_string(result));
+    }
+
+    const snc::TrainingLayout& layout_;
+    const std::vector<snc::Segment>& segments_;
+    const SNC_TRAINING::Functions& functions_;
+};
+
 // The course's population statistics: "in production, mean and variance are computed over the
 // whole population {x}". The running averages that training keeps weigh the last ~10 batches
 // (momentum 0.1) of a network that was still moving; this recomputes every BatchNorm's statistics
 // as the mean over `batches` training batches of the batch means and unbiased variances (plus the
-// variance of the batch means), with the final weights: the training step runs with lr 0, and each
-// batch's statistics are read back from the running averages it updates.
-void population_statistics(snc::TrainingState& state, const snc::TrainingLayout& layout, const snc::io::LabeledImages& train,
+// variance of the batch means), with the final weights.
+void population_statistics(snc::TrainingState& state, const snc::TrainingLayout& layout, snc::TrainingStep<float>& step,
+                           CompiledSegments& engine, const snc::io::LabeledImages& train,
                            const std::vector<std::int64_t>& order, std::int64_t batches, snc::Tensor& images,
-                           std::vector<int32_t>& labels) {
+                           std::vector<std::int32_t>& labels) {
     const snc::Graph& graph = layout.graph;
-    std::vector<float> velocity(state.parameters.size(), 0.0f), scratch_parameters(state.parameters.size()),
-        scratch_velocity(velocity.size()), updated(state.statistics.size());
+    std::vector<float> velocity(state.parameters.size(), 0.0f);
     std::vector<double> mean_sum(state.statistics.size(), 0.0), mean_squares(state.statistics.size(), 0.0),
         variance_sum(state.statistics.size(), 0.0);
-    Halide::Runtime::Buffer<float> images_buffer(images.data.data(), extents_of(Network::input_shape));
-    Halide::Runtime::Buffer<int32_t> labels_buffer(labels.data(), int(batch));
-    Halide::Runtime::Buffer<float> stats(2);
     for (std::int64_t b = 0; b < batches; ++b) {
         snc::fill_batch(train, order.data() + b * batch, batch, images);
-        Halide::Runtime::Buffer<float> p(state.parameters.data(), int(state.parameters.size())),
-            v(velocity.data(), int(velocity.size())), s(state.statistics.data(), int(state.statistics.size())),
-            p2(scratch_parameters.data(), int(scratch_parameters.size())), v2(scratch_velocity.data(), int(scratch_velocity.size())),
-            s2(updated.data(), int(updated.size()));
-        if (SNC_PASTE(SNC_STEP, )(images_buffer, labels_buffer, p, v, s, 0.0f, 0.0f, 0.0f, p2, v2, s2, stats) != 0)
-            throw snc::Error("the training step failed while computing the population statistics");
+        step.run(engine, images.data.data(), labels.data(), state.parameters, velocity, state.statistics, {}, false);
+        const std::vector<float>& of_batch = step.batch_statistics();
         for (std::size_t k = 0; k < graph.ops.size(); ++k) {
             const snc::Op& op = graph.ops[k];
             if (op.spec.kind != snc::OpKind::batch_norm) continue;
-            const double m = op.spec.momentum;
-            for (int slot : {2, 3}) {
-                const snc::TrainingTensor& t = layout.statistic(int(k), slot);
-                for (std::int64_t c = 0; c < t.elements; ++c) {
-                    std::size_t at = std::size_t(t.offset + c);
-                    double of_batch = (updated[at] - (1 - m) * state.statistics[at]) / m;  // undo the running update
-                    if (slot == 2) mean_sum[at] += of_batch, mean_squares[at] += of_batch * of_batch;
-                    else variance_sum[at] += of_batch;
-                }
+            const double m = double(op.in.is_image() ? op.in.n() * op.in.h() * op.in.w() : op.in.n());
+            const snc::TrainingTensor &means = layout.statistic(int(k), 2), &variances = layout.statistic(int(k), 3);
+            for (std::int64_t c = 0; c < means.elements; ++c) {
+                std::size_t mean_at = std::size_t(means.offset + c), var_at = std::size_t(variances.offset + c);
+                mean_sum[mean_at] += of_batch[mean_at];
+                mean_squares[mean_at] += double(of_batch[mean_at]) * of_batch[mean_at];
+                variance_sum[var_at] += of_batch[var_at] * m / (m - 1);
             }
         }
     }
@@ -283,8 +337,8 @@ int main(int argc, char** argv) {
             state = snc::pack_training_state(layout, snc::initial_state_dict(graph, options.seed, snc::Init::xavier), "init");
         }
         std::vector<float> velocity(state.parameters.size(), 0.0f);
-        std::vector<float> next_parameters(state.parameters.size()), next_velocity(velocity.size()),
-            next_statistics(state.statistics.size());
+        snc::TrainingStep<float> step_runner(layout, snc::training_segments(graph));
+        CompiledSegments engine(layout, step_runner.segments());
 
         const std::int64_t steps_per_epoch = train.count / batch;
         const std::int64_t total_steps = options.steps > 0 ? std::min<std::int64_t>(options.steps, steps_per_epoch * options.epochs)
@@ -296,10 +350,7 @@ int main(int argc, char** argv) {
                     options.momentum, options.weight_decay, options.augment ? ", augmented" : "");
 
         snc::Tensor images({batch, height, width, 1});
-        std::vector<int32_t> labels(static_cast<std::size_t>(batch));
-        Halide::Runtime::Buffer<float> images_buffer(images.data.data(), extents_of(Network::input_shape));
-        Halide::Runtime::Buffer<int32_t> labels_buffer(labels.data(), int(batch));
-        Halide::Runtime::Buffer<float> stats(2);
+        std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
         std::vector<std::int64_t> order(std::size_t(train.count));
         std::iota(order.begin(), order.end(), 0);
         std::mt19937_64 random(options.seed);
@@ -320,21 +371,14 @@ int main(int argc, char** argv) {
                 const float lr = options.cosine ? float(0.5 * options.lr * (1 + std::cos(M_PI * double(step) / double(total_steps))))
                                                 : options.lr;
                 for (std::int64_t k = 0; k < batch; ++k) labels[std::size_t(k)] = train.labels[std::size_t(order[std::size_t(b * batch + k)])];
-                Halide::Runtime::Buffer<float> p(state.parameters.data(), int(state.parameters.size())),
-                    v(velocity.data(), int(velocity.size())), s(state.statistics.data(), int(state.statistics.size())),
-                    p2(next_parameters.data(), int(next_parameters.size())), v2(next_velocity.data(), int(next_velocity.size())),
-                    s2(next_statistics.data(), int(next_statistics.size()));
-                int result = SNC_PASTE(SNC_STEP, )(images_buffer, labels_buffer, p, v, s, lr, options.momentum,
-                                                   options.weight_decay, p2, v2, s2, stats);
-                if (result != 0) throw snc::Error("the training step failed with Halide error " + std::to_string(result));
-                std::swap(state.parameters, next_parameters);
-                std::swap(velocity, next_velocity);
-                std::swap(state.statistics, next_statistics);
-                if (!std::isfinite(stats(0)))
-                    throw snc::Error("the loss diverged (" + std::to_string(stats(0)) + ") at step " + std::to_string(step + 1) +
+                snc::TrainingStep<float>::Result result =
+                    step_runner.run(engine, images.data.data(), labels.data(), state.parameters, velocity, state.statistics,
+                                    {.learning_rate = lr, .momentum = options.momentum, .weight_decay = options.weight_decay});
+                if (!std::isfinite(result.loss))
+                    throw snc::Error("the loss diverged (" + std::to_string(result.loss) + ") at step " + std::to_string(step + 1) +
                                      "; try a smaller --lr");
-                loss_sum += stats(0);
-                correct += stats(1);
+                loss_sum += result.loss;
+                correct += result.correct;
                 auto now = std::chrono::steady_clock::now();
                 double since = std::chrono::duration<double>(now - last_report).count();
                 if ((interactive && since > 0.2) || since > 15.0 || b + 1 == steps) {
@@ -350,7 +394,8 @@ int main(int argc, char** argv) {
             if (interactive) std::printf("\n");
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (options.population_batches && !layout.statistics.empty())
-                population_statistics(state, layout, train, order, std::min(options.population_batches, steps_per_epoch), images, labels);
+                population_statistics(state, layout, step_runner, engine, train, order,
+                                      std::min(options.population_batches, steps_per_epoch), images, labels);
             last_accuracy = test_accuracy(plan, snc::unpack_training_state(layout, state), test);
             EpochRecord record{epoch, loss_sum / double(steps), correct / double(steps * batch), last_accuracy, seconds};
             records.push_back(record);

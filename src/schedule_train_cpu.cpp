@@ -1,4 +1,4 @@
-// The CPU schedule of the training step. Every stored Func is computed whole (compute_root) with
+// The CPU schedule of a training segment. Every stored Func is computed whole (compute_root) with
 // constant bounds; the convolutions, forward and input gradients alike, take the inference tiles
 // (schedule_conv_cpu); weight gradients are register-blocked outer products; the rest runs with
 // vectors across channels and threads across rows or images.
@@ -94,7 +94,8 @@ void schedule_dense(Training& t, Func out, Func accumulator, const Shape& s, con
     accumulator.update().reorder(order).vectorize(t.c, lanes).unroll(t.c).unroll(t.n);
 }
 
-// The optimizer's outputs: one vectorized loop per tensor (each writes its own range).
+// The flat outputs (parameter gradients, batch statistics): one vectorized loop per tensor, each
+// writing its own range.
 void schedule_flat_updates(Func f, const Machine& m) {
     f.compute_root().vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
     for (int k = 0; k < f.num_update_definitions(); ++k) {
@@ -134,8 +135,8 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         for (std::size_t d = 0; d < region.size(); ++d) f.bound(f.args()[d], region[d].min, region[d].extent);
         f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
     }
-    for (Func f : {t.new_parameters, t.new_velocity, t.new_statistics}) schedule_flat_updates(f, m);
-    t.stats.compute_root();
+    for (auto& [f, range] : t.flat_outputs) schedule_flat_updates(f, m);
+    if (t.loss_stats.defined()) t.loss_stats.compute_root();
 }
 
 }  // namespace snc::halide

@@ -1,4 +1,4 @@
-// The training step's algorithm: forward in training mode, loss, written adjoints, SGD.
+// The training step's algorithm, per segment: forward in training mode, loss, written adjoints.
 #include <snc/halide/train.hpp>
 
 #include <functional>
@@ -20,23 +20,30 @@ bool has_padding(const Window& w) { return w.pad_top || w.pad_left || w.pad_bott
 
 class Builder {
 public:
-    Builder(const TrainingLayout& layout, TrainingInputs inputs, Halide::Type real)
-        : graph_(layout.graph), in_(std::move(inputs)), readers_(layout.graph.readers()) {
+    Builder(const TrainingLayout& layout, const Segment& segment, SegmentInputs inputs, Halide::Type real)
+        : graph_(layout.graph), segment_(segment), in_(std::move(inputs)), readers_(layout.graph.readers()) {
         t_.layout = &layout;
+        t_.segment = segment;
         t_.real = real;
     }
 
-    Training build(TrainingOutputs outputs) {
+    Training build(SegmentPass pass) {
         forward();
-        loss();
+        if (pass == SegmentPass::forward) {
+            t_.output = t_.values[std::size_t(segment_.output())];
+            if (!stored_.count(t_.output.name())) stored(t_.output, graph_.shape_of(segment_.output()));
+            return std::move(t_);
+        }
+        if (segment_.last == int(graph_.ops.size())) loss();
         backward();
-        optimizer(outputs);
+        outputs();
         return std::move(t_);
     }
 
 private:
     const Graph& graph_;
-    TrainingInputs in_;
+    Segment segment_;
+    SegmentInputs in_;
     std::vector<int> readers_;  // per value: how many ops read it
     Training t_;
     std::map<int, Func> sources_, normalized_, inv_std_, argmax_;       // per op, for the backward pass
@@ -103,11 +110,21 @@ private:
         return f;
     }
     std::set<std::string> stored_;
+    // Stores value v (replacing its inlined Func) unless it already is stored or is the input.
+    void materialize(int v) {
+        Func f = t_.values[std::size_t(v)];
+        if (v == segment_.input() || stored_.count(f.name())) return;
+        const Shape shape = graph_.shape_of(v);
+        std::vector<Expr> args = exprs(vars(shape));
+        Func copy(f.name() + "_stored");
+        stored(copy, shape)(args) = f(args);
+        t_.values[std::size_t(v)] = copy;
+    }
 
     void forward();
     void loss();
     void backward();
-    void optimizer(const TrainingOutputs& outputs);
+    void outputs();
 
     void conv_forward(int i, Func in, Func out);
     void conv_backward(int i, Func g);
@@ -119,12 +136,20 @@ private:
 
 void Builder::forward() {
     Var c = t_.c, x = t_.x, y = t_.y, n = t_.n;
-    t_.values.push_back(in_.images);
+    t_.values.assign(graph_.ops.size() + 1, Func());
+    t_.values[std::size_t(segment_.input())] = in_.input;
     t_.batch_mean.resize(graph_.ops.size());
     t_.batch_variance.resize(graph_.ops.size());
-    for (std::size_t k = 0; k < graph_.ops.size(); ++k) {
+    for (std::size_t k = std::size_t(segment_.first); k < std::size_t(segment_.last); ++k) {
         const int i = int(k);
         const Op& op = graph_.ops[k];
+        // Convs, dense layers and Flatten (which a dense layer reads through) read each input value
+        // many times: once per output channel tile and kernel tap, once per unit. Their input is
+        // stored, not recomputed: inlined, BNLeNet's sigmoids and batch norms before its second conv
+        // and first dense layer were evaluated 400 and 120 times over, 26 times slower a step.
+        if (op.spec.kind == OpKind::conv || op.spec.kind == OpKind::flatten ||
+            (op.spec.kind == OpKind::dense && graph_.ops[std::size_t(op.input - 1 < 0 ? 0 : op.input - 1)].spec.kind != OpKind::flatten))
+            materialize(op.input);
         Func in = t_.values[std::size_t(op.input)];
         Func out(name(i, ""));
         std::vector<Expr> args = exprs(vars(op.out));
@@ -190,6 +215,7 @@ void Builder::forward() {
                 out(c, n) = acc(c, n);
                 t_.dense_layers.emplace_back(out, op.out);
                 t_.dense_accumulators.emplace_back(acc, r);
+                stored_.insert(out.name());
                 break;
             }
         }
@@ -199,7 +225,7 @@ void Builder::forward() {
                                   op.spec.kind == OpKind::tanh || op.spec.kind == OpKind::add ||
                                   op.spec.kind == OpKind::batch_norm || op.spec.kind == OpKind::avg_pool;
         if (element_wise && readers_[std::size_t(i + 1)] > 1) stored(out, op.out);
-        t_.values.push_back(out);
+        t_.values[k + 1] = out;
     }
 }
 
@@ -228,6 +254,7 @@ void Builder::conv_forward(int i, Func in, Func out) {
                                      {-w.pad_top, int((op.out.h() - 1) * w.stride + w.kernel)},
                                      {0, int(op.in.n())}}});
     t_.convs.push_back({out, acc, Func(), r, op.in, op.out, c, x, y, n});
+    stored_.insert(out.name());
 }
 
 // mu = mean, var = mean of squared deviations (biased), x^ = (x - mu) / sqrt(var + eps), y = gamma x^ + beta
@@ -285,9 +312,10 @@ void Builder::loss() {
 
 void Builder::backward() {
     contributions_.assign(t_.values.size(), {});
-    contributions_[std::size_t(graph_.output)].push_back(logit_gradient_);
+    if (segment_.last == int(graph_.ops.size())) contributions_[std::size_t(graph_.output)].push_back(logit_gradient_);
+    else contributions_[std::size_t(segment_.output())].push_back(in_.output_gradient);
     t_.gradients.assign(t_.values.size(), Func());
-    for (int i = int(graph_.ops.size()) - 1; i >= 0; --i) {
+    for (int i = segment_.last - 1; i >= segment_.first; --i) {
         const Op& op = graph_.ops[std::size_t(i)];
         const std::vector<Func>& parts = contributions_[std::size_t(i + 1)];
         if (parts.empty()) continue;  // nothing downstream reaches the loss
@@ -512,45 +540,50 @@ void Builder::dense_backward(int i, Func g) {
     contributions_[std::size_t(op.input)].push_back(din);
 }
 
-// v <- momentum v + (g + weight_decay p),  p <- p - lr v, one update per tensor; running statistics
-// <- (1 - M) running + M batch, the variance unbiased (m / (m - 1)) as PyTorch keeps it.
-void Builder::optimizer(const TrainingOutputs& outputs) {
+// The segment's outputs: d loss / d its input (summed over the ops that read it), the parameter
+// gradients and the batch statistics as flat buffers over the segment's ranges, one update per tensor.
+void Builder::outputs() {
     const TrainingLayout& layout = *t_.layout;
-    Var i("i");
-    t_.new_parameters = outputs.parameters ? *outputs.parameters : Func("new_parameters");
-    t_.new_velocity = outputs.velocity ? *outputs.velocity : Func("new_velocity");
-    t_.new_statistics = outputs.statistics ? *outputs.statistics : Func("new_statistics");
-    t_.stats = outputs.stats ? *outputs.stats : Func("stats");
-    t_.new_parameters(i) = in_.parameters(i);
-    t_.new_velocity(i) = in_.velocity(i);
+    Var i = t_.i;
+    if (segment_.input() > 0) {
+        const Shape shape = graph_.shape_of(segment_.input());
+        std::vector<Expr> args = exprs(vars(shape));
+        const std::vector<Func>& parts = contributions_[std::size_t(segment_.input())];
+        Expr total = real(0);
+        for (const Func& part : parts) total += part(args);
+        t_.input_gradient = Func("input_gradient");
+        stored(t_.input_gradient, shape)(args) = total;
+    }
+    FloatRange parameters = range_of(layout.parameters, segment_), statistics = range_of(layout.statistics, segment_);
+    t_.parameter_gradients = Func("parameter_gradients");
+    t_.parameter_gradients(i) = real(0);  // the alignment gaps between tensors
     for (const TrainingTensor& tensor : layout.parameters) {
-        RDom r(0, int(tensor.elements), "update_" + detail::identifier(tensor.name));
-        Expr at = int(tensor.offset) + r;
-        Expr velocity = in_.momentum * in_.velocity(at) + tensor_gradients_.at({tensor.op, tensor.slot})(r) +
-                        in_.weight_decay * in_.parameters(at);
-        t_.new_velocity(at) = velocity;
-        t_.new_parameters(at) = in_.parameters(at) - in_.learning_rate * velocity;
+        if (tensor.op < segment_.first || tensor.op >= segment_.last) continue;
+        RDom r(0, int(tensor.elements), "gradient_" + detail::identifier(tensor.name));
+        t_.parameter_gradients(int(tensor.offset) + r) = tensor_gradients_.at({tensor.op, tensor.slot})(r);
     }
-    t_.new_statistics(i) = in_.statistics(i);
-    for (std::size_t k = 0; k < graph_.ops.size(); ++k) {
-        const Op& op = graph_.ops[k];
+    t_.flat_outputs.emplace_back(t_.parameter_gradients, parameters);
+    t_.batch_statistics = Func("batch_statistics");
+    t_.batch_statistics(i) = real(0);
+    for (int k = segment_.first; k < segment_.last; ++k) {
+        const Op& op = graph_.ops[std::size_t(k)];
         if (op.spec.kind != OpKind::batch_norm) continue;
-        const double m = double(op.in.is_image() ? op.in.n() * op.in.h() * op.in.w() : op.in.n());
-        const double unbiased = m > 1 ? m / (m - 1) : 1.0;
-        const double momentum = double(op.spec.momentum);
-        RDom r(0, int(op.in.c()), "running_" + detail::identifier(op.name));
-        Expr mean_at = int(layout.statistic(int(k), 2).offset) + r, var_at = int(layout.statistic(int(k), 3).offset) + r;
-        t_.new_statistics(mean_at) = real(1 - momentum) * in_.statistics(mean_at) + real(momentum) * t_.batch_mean[k](r);
-        t_.new_statistics(var_at) =
-            real(1 - momentum) * in_.statistics(var_at) + real(momentum * unbiased) * t_.batch_variance[k](r);
+        RDom r(0, int(op.in.c()), "statistics_" + detail::identifier(op.name));
+        t_.batch_statistics(int(layout.statistic(k, 2).offset) + r) = t_.batch_mean[std::size_t(k)](r);
+        t_.batch_statistics(int(layout.statistic(k, 3).offset) + r) = t_.batch_variance[std::size_t(k)](r);
     }
-    t_.stats(i) = Halide::select(i == 0, t_.loss(), Halide::cast(t_.real, t_.correct()));
+    t_.flat_outputs.emplace_back(t_.batch_statistics, statistics);
+    if (segment_.last == int(graph_.ops.size())) {
+        t_.loss_stats = Func("loss_stats");
+        t_.loss_stats(i) = Halide::select(i == 0, t_.loss(), Halide::cast(t_.real, t_.correct()));
+    }
 }
 
 }  // namespace
 
-Training lower_training(const TrainingLayout& layout, TrainingInputs inputs, TrainingOutputs outputs, Halide::Type real) {
-    return Builder(layout, std::move(inputs), real).build(outputs);
+Training lower_training_segment(const TrainingLayout& layout, const Segment& segment, SegmentPass pass,
+                                SegmentInputs inputs, Halide::Type real) {
+    return Builder(layout, segment, std::move(inputs), real).build(pass);
 }
 
 }  // namespace snc::halide

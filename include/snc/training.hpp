@@ -50,6 +50,7 @@ inline TrainingLayout training_layout(const Graph& graph) {
     // A network without BatchNorm still has a (dummy) statistics buffer: a Halide pipeline does not
     // compute an output of extent zero, nor, with it, its other outputs.
     if (layout.statistic_floats == 0) layout.statistic_floats = detail::packed_alignment;
+    if (layout.parameter_floats == 0) layout.parameter_floats = detail::packed_alignment;
     return layout;
 }
 

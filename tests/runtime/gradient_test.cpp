@@ -1,6 +1,7 @@
 // Every layer's backward pass against central finite differences of the loss, in float64: the
-// training pipeline is compiled with doubles, its gradient read from one SGD step with lr 1 and no
-// momentum (p' = p - g), and each sampled parameter is perturbed by +-1e-6.
+// training segments are compiled with doubles, and each sampled parameter is perturbed by +-1e-6.
+// Each network is checked whole and cut into segments of two ops, so that the gradients crossing
+// from segment to segment are checked too.
 #include <random>
 
 #include <doctest/doctest.h>
@@ -32,37 +33,40 @@ using Features = Network<Input<5, 12>, Dense<6>, BatchNorm<>, Tanh, Dense<4>>;
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features) {
     Graph graph = build_graph<Net>();
-    testing::JitTraining<double> step(graph);
-    const TrainingLayout& layout = step.layout();
-    TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
-    std::vector<double> parameters(initial.parameters.begin(), initial.parameters.end());
-    std::vector<double> statistics(initial.statistics.begin(), initial.statistics.end());
-    std::vector<double> velocity(parameters.size(), 0.0);
-    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
-    std::vector<double> images(input.data.begin(), input.data.end());
-    const int classes = int(Net::output_shape.c());
-    std::vector<int> labels(std::size_t(Net::output_shape.n()));
-    for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = int(k * 7 % std::size_t(classes));
+    for (int budget : {100, 2}) {
+        testing::JitTraining<double> jit(graph, budget);
+        const TrainingLayout& layout = jit.layout();
+        INFO("segments of at most " << budget << " ops: " << jit.step().segments().size() << " segments");
+        TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
+        std::vector<double> parameters(initial.parameters.begin(), initial.parameters.end());
+        std::vector<double> statistics(initial.statistics.begin(), initial.statistics.end());
+        std::vector<double> velocity(parameters.size(), 0.0);
+        Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
+        std::vector<double> images(input.data.begin(), input.data.end());
+        const int classes = int(Net::output_shape.c());
+        std::vector<std::int32_t> labels(std::size_t(Net::output_shape.n()));
+        for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = std::int32_t(k * 7 % std::size_t(classes));
 
-    auto loss_at = [&](std::vector<double>& p) {
-        return step.step(images, labels, p, velocity, statistics, 1.0, 0.0, 0.0).loss;
-    };
-    auto result = step.step(images, labels, parameters, velocity, statistics, 1.0, 0.0, 0.0);
-    std::mt19937 random(5);
-    for (const TrainingTensor& tensor : layout.parameters) {
-        double largest = 0.0;
-        for (std::int64_t k = 0; k < tensor.elements; ++k)
-            largest = std::max(largest, std::abs(parameters[std::size_t(tensor.offset + k)] - result.parameters[std::size_t(tensor.offset + k)]));
-        for (int sample = 0; sample < 8; ++sample) {
-            std::size_t at = std::size_t(tensor.offset) + random() % std::size_t(tensor.elements);
-            double analytic = parameters[at] - result.parameters[at];
-            const double h = 1e-6;
-            std::vector<double> plus = parameters, minus = parameters;
-            plus[at] += h;
-            minus[at] -= h;
-            double numeric = (loss_at(plus) - loss_at(minus)) / (2 * h);
-            INFO(tensor.name << "[" << at - std::size_t(tensor.offset) << "]: analytic " << analytic << ", numeric " << numeric);
-            CHECK(std::abs(analytic - numeric) <= 1e-6 * std::max(largest, 1e-3));
+        auto loss_at = [&](std::vector<double>& p) {
+            return jit.step().run(jit, images.data(), labels.data(), p, velocity, statistics, {}, false).loss;
+        };
+        loss_at(parameters);
+        const std::vector<double> gradients = jit.step().gradients();
+        std::mt19937 random(5);
+        for (const TrainingTensor& tensor : layout.parameters) {
+            double largest = 0.0;
+            for (std::int64_t k = 0; k < tensor.elements; ++k)
+                largest = std::max(largest, std::abs(gradients[std::size_t(tensor.offset + k)]));
+            for (int sample = 0; sample < 8; ++sample) {
+                std::size_t at = std::size_t(tensor.offset) + random() % std::size_t(tensor.elements);
+                const double h = 1e-6;
+                std::vector<double> plus = parameters, minus = parameters;
+                plus[at] += h;
+                minus[at] -= h;
+                double numeric = (loss_at(plus) - loss_at(minus)) / (2 * h);
+                INFO(tensor.name << "[" << at - std::size_t(tensor.offset) << "]: analytic " << gradients[at] << ", numeric " << numeric);
+                CHECK(std::abs(gradients[at] - numeric) <= 1e-6 * std::max(largest, 1e-3));
+            }
         }
     }
 }

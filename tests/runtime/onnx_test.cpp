@@ -247,27 +247,28 @@ void batch_norm_training(const std::string& name) {
     const double onnx_momentum = 0.9, m = double(Net::input_shape.n() * Net::input_shape.h() * Net::input_shape.w());
 
     Graph graph = build_graph<Net>();
-    testing::JitTraining<float> step(graph);
-    const TrainingLayout& layout = step.layout();
+    testing::JitTraining<float> jit(graph);
+    const TrainingLayout& layout = jit.layout();
     StateDict tensors{{"0.weight", test.inputs[1]}, {"0.bias", test.inputs[2]}, {"0.running_mean", test.inputs[3]},
                       {"0.running_var", test.inputs[4]}};
     TrainingState state = pack_training_state(layout, tensors, name);
     std::vector<float> velocity(state.parameters.size(), 0.0f);
-    std::vector<int> labels(std::size_t(Net::input_shape.n()), 0);
+    std::vector<std::int32_t> labels(std::size_t(Net::input_shape.n()), 0);
     Tensor x = to_nhwc(test.inputs[0]);
-    auto result = step.step(x.data, labels, state.parameters, velocity, state.statistics, 0.0f, 0.0f, 0.0f);
+    jit.step().run(jit, x.data.data(), labels.data(), state.parameters, velocity, state.statistics,
+                   {.learning_rate = 0, .momentum = 0, .weight_decay = 0});
 
     Tensor y(dims_of(Net::input_shape));
     Halide::Buffer<float> y_buffer(y.data.data(), halide::halide_extents(Net::input_shape));
-    step.training().values[1].realize(y_buffer);
+    jit.backward_funcs(0).values[1].realize(y_buffer);
     std::string report;
     CHECK_MESSAGE(testing::agree(y, to_nhwc(test.output), 1e-5, report), name << " Y: " << report);
     for (int c = 0; c < int(Net::input_shape.c()); ++c) {
         double expected_var = onnx_momentum * old_var.data[std::size_t(c)] +
                               m / (m - 1) * (running_var.data[std::size_t(c)] - onnx_momentum * old_var.data[std::size_t(c)]);
-        CHECK(result.statistics[std::size_t(layout.statistic(0, 2).offset + c)] ==
+        CHECK(state.statistics[std::size_t(layout.statistic(0, 2).offset + c)] ==
               doctest::Approx(running_mean.data[std::size_t(c)]).epsilon(1e-5));
-        CHECK(result.statistics[std::size_t(layout.statistic(0, 3).offset + c)] == doctest::Approx(expected_var).epsilon(1e-5));
+        CHECK(state.statistics[std::size_t(layout.statistic(0, 3).offset + c)] == doctest::Approx(expected_var).epsilon(1e-5));
     }
 }
 

@@ -43,8 +43,8 @@ void check_tensors(const TrainingLayout& layout, const std::vector<TrainingTenso
 
 TEST_CASE("one training step of BNLeNet matches PyTorch's: weights, momentum, running statistics, loss") {
     using Net = nets::d2l::BNLeNet<128>;
-    testing::JitTraining<float> step(build_graph<Net>());
-    const TrainingLayout& layout = step.layout();
+    testing::JitTraining<float> jit(build_graph<Net>());
+    const TrainingLayout& layout = jit.layout();
     io::SafetensorsContents initial = io::read_safetensors(testing::fixture("bnlenet_step_initial.safetensors"));
     io::SafetensorsContents after = io::read_safetensors(testing::fixture("bnlenet_step_after.safetensors"));
     io::SafetensorsContents momentum = io::read_safetensors(testing::fixture("bnlenet_step_momentum.safetensors"));
@@ -54,11 +54,12 @@ TEST_CASE("one training step of BNLeNet matches PyTorch's: weights, momentum, ru
 
     TrainingState state = pack_training_state(layout, initial.tensors, "bnlenet_step_initial.safetensors", initial.ignored);
     std::vector<float> velocity(state.parameters.size(), 0.0f);
-    std::vector<int> labels(label_values.data.begin(), label_values.data.end());
-    auto result = step.step(images.data, labels, state.parameters, velocity, state.statistics, 0.1f, 0.9f, 5e-4f);
+    std::vector<std::int32_t> labels(label_values.data.begin(), label_values.data.end());
+    auto result = jit.step().run(jit, images.data.data(), labels.data(), state.parameters, velocity, state.statistics,
+                                 {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
 
     CHECK(result.loss == doctest::Approx(pytorch_loss).epsilon(1e-5));
-    check_tensors(layout, layout.parameters, result.parameters, after.tensors, 1e-5);
-    check_tensors(layout, layout.parameters, result.velocity, momentum.tensors, 1e-4, true);
-    check_tensors(layout, layout.statistics, result.statistics, after.tensors, 1e-5);
+    check_tensors(layout, layout.parameters, state.parameters, after.tensors, 1e-5);
+    check_tensors(layout, layout.parameters, velocity, momentum.tensors, 1e-4, true);
+    check_tensors(layout, layout.statistics, state.statistics, after.tensors, 1e-5);
 }

@@ -1,6 +1,8 @@
-// The training step as Halide Funcs: forward in training mode, the backward pass by written
-// adjoints, softmax cross-entropy, SGD with momentum and weight decay. The algorithm only; the
-// schedule is schedule_training_cpu (src/schedule_train_cpu.cpp).
+// The training step as Halide Funcs, one segment of the network at a time (training.hpp): forward
+// in training mode, softmax cross-entropy on the last segment, the backward pass by written
+// adjoints. The SGD update and the running statistics are plain loops over the packed buffers
+// (train_step.hpp), which chains the segments. The algorithm only; the schedule is
+// schedule_training_cpu (src/schedule_train_cpu.cpp).
 //
 // Why written adjoints rather than Halide::propagate_adjoints: the adjoints of strided convolutions
 // and pools are gathers written here with exact loop bounds (no scatter, no wasted multiply-adds),
@@ -8,12 +10,10 @@
 // convolutions. propagate_adjoints' gradients of the same convolutions are scatters into the input,
 // and its default schedule is unusable (over 10 minutes on tiny sizes, HALIDE14.md).
 //
-// One step, for a batch of N images with integer labels:
+// For a batch of N images with integer labels:
 //   forward   BatchNorm with the batch's mean and biased variance (m = N*H*W per channel, or N)
 //   loss      mean over the batch of log-sum-exp(z) - z[label]
-//   backward  d loss / d every parameter
-//   SGD       v <- momentum * v + (g + weight_decay * p),  p <- p - lr * v   (PyTorch's SGD)
-//   running   r <- (1 - M) * r + M * batch statistic, with the unbiased variance m / (m - 1) * var
+//   backward  d loss / d every parameter of the segment, and d loss / d its input
 // The arithmetic type is a parameter: float32 for training, float64 for the gradient checks.
 #pragma once
 
@@ -27,19 +27,16 @@
 
 namespace snc::halide {
 
-struct TrainingInputs {
-    Halide::Func images;      // (C, W, H, N) or (F, N), the network's input shape
-    Halide::Func labels;      // (N), int32 classes
-    Halide::Func parameters;  // (TrainingLayout::parameter_floats)
-    Halide::Func velocity;    // the momentum buffers, same layout
-    Halide::Func statistics;  // (TrainingLayout::statistic_floats): running means and variances
-    Halide::Expr learning_rate, momentum, weight_decay;
+struct SegmentInputs {
+    Halide::Func input;            // the segment's input: the images (C, W, H, N), or the output of the segment before
+    Halide::Func labels;           // the last segment: (N) int32 classes
+    Halide::Func parameters;       // the whole parameter buffer; the segment reads its own tensors
+    Halide::Func output_gradient;  // all but the last segment: d loss / d the segment's output
 };
 
-// A generator's Output Funcs, when the step is compiled ahead of time.
-struct TrainingOutputs {
-    std::optional<Halide::Func> parameters, velocity, statistics, stats;
-};
+// The forward pass alone (its output feeds the next segment), or forward and backward together
+// (the backward pass of a segment recomputes its forward pass from its input).
+enum class SegmentPass { forward, backward };
 
 // A tile-scheduled reduction: output(a, b, ...) = accumulator, a reduction whose terms are
 // contiguous along `a` (vectorized) and reused along `b` (unrolled): the weight gradients.
@@ -52,14 +49,22 @@ struct OuterProduct {
 
 struct Training {
     const TrainingLayout* layout = nullptr;
+    Segment segment;
     Halide::Type real;
-    Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"}, ci{"ci"}, kx{"kx"}, ky{"ky"};
+    Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"}, ci{"ci"}, kx{"kx"}, ky{"ky"}, i{"i"};
 
-    std::vector<Halide::Func> values;     // forward: values[0] the images, values[i + 1] op i's output
-    std::vector<Halide::Func> gradients;  // d loss / d values[v], where the step needs it
-    std::vector<Halide::Func> batch_mean, batch_variance;  // per BatchNorm op (others undefined)
-    Halide::Func loss, correct;           // scalar Funcs
-    Halide::Func new_parameters, new_velocity, new_statistics, stats;  // stats: (loss, correct)
+    std::vector<Halide::Func> values;     // forward, by value id (defined for the segment's values)
+    std::vector<Halide::Func> gradients;  // d loss / d values[v], where the segment needs it
+    std::vector<Halide::Func> batch_mean, batch_variance;  // per BatchNorm op of the segment
+    Halide::Func loss, correct;           // the last segment: scalar Funcs
+
+    // The pipeline's outputs.
+    Halide::Func output;                // forward: the segment's output value
+    Halide::Func input_gradient;        // backward of a segment that does not start at the images
+    Halide::Func parameter_gradients;   // backward: over the segment's range of the parameter buffer
+    Halide::Func batch_statistics;      // backward: each BatchNorm's batch mean and biased variance, where
+                                        // its running mean and variance sit in the statistics buffer
+    Halide::Func loss_stats;            // backward of the last segment: (mean loss, correct predictions)
 
     // What the schedule places.
     std::vector<ConvFuncs> convs;                              // forward convs, input gradients of convs
@@ -72,10 +77,11 @@ struct Training {
     int batch = 0;
     std::vector<std::pair<Halide::Func, Shape>> dense_layers;  // dense forward (units, n) and input grads
     std::vector<std::pair<Halide::Func, Halide::RDom>> dense_accumulators;
+    std::vector<std::pair<Halide::Func, FloatRange>> flat_outputs;  // parameter gradients, batch statistics
 };
 
-Training lower_training(const TrainingLayout& layout, TrainingInputs inputs, TrainingOutputs outputs = {},
-                        Halide::Type real = Halide::Float(32));
+Training lower_training_segment(const TrainingLayout& layout, const Segment& segment, SegmentPass pass,
+                                SegmentInputs inputs, Halide::Type real = Halide::Float(32));
 
 void schedule_training_cpu(Training& training, const Halide::Target& target);
 
