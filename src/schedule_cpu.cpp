@@ -20,6 +20,38 @@ using Halide::Func;
 using Halide::TailStrategy;
 using Halide::Var;
 
+// Tiles of (vectors x lanes) a by tile_b b accumulate in registers while the reduction runs inside;
+// every other dimension and the tiles are fused into one loop over the threads.
+void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target) {
+    const Machine m = machine_of(target);
+    const int lanes = lanes_for(t.a_extent, m.vector_lanes);
+    const int vectors = t.a_extent >= lanes ? std::clamp(t.a_extent / lanes, 1, 4) : 1;
+    const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(t.b_extent, 8));
+    Var ao("ao"), ai("ai"), bo("bo"), bi("bi");
+    std::vector<Var> others = t.output.args();
+    t.output.compute_root()
+        .split(t.a, ao, ai, tile_a, TailStrategy::ShiftInwards)
+        .split(t.b, bo, bi, tile_b, TailStrategy::ShiftInwards)
+        .reorder(ai, bi, ao, bo)
+        .vectorize(ai, lanes)
+        .unroll(ai)
+        .unroll(bi);
+    Var task = ao;
+    std::vector<Var> outer{bo};
+    for (const Var& v : others)
+        if (v.name() != t.a.name() && v.name() != t.b.name()) outer.push_back(v);
+    for (const Var& v : outer) {
+        Var fused(task.name() + "_" + v.name());
+        t.output.fuse(task, v, fused);
+        task = fused;
+    }
+    t.output.parallel(task);
+    t.accumulator.compute_at(t.output, task).vectorize(t.a, lanes).unroll(t.a).unroll(t.b);
+    std::vector<Halide::VarOrRVar> order{t.a, t.b};
+    for (const Halide::RVar& r : t.accumulator.rvars(0)) order.push_back(r);
+    t.accumulator.update().reorder(order).vectorize(t.a, lanes).unroll(t.a).unroll(t.b);
+}
+
 void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
     const Machine m = machine_of(target);
     const Var c = f.c, x = f.x, y = f.y, n = f.n;
@@ -77,28 +109,6 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
 
 namespace {
 
-void schedule_dense(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
-    const int units = int(stage.out.c()), batch = int(stage.out.n());
-    const int lanes = lanes_for(units, m.vector_lanes);
-    const int vectors = units >= lanes ? std::clamp(units / lanes, 1, 4) : 1;
-    const int tile_c = lanes * vectors;
-    const int tile_n = std::clamp(m.accumulators / vectors, 1, std::min(batch, 8));
-    Var co("co"), ci("ci"), no("no"), ni("ni"), task("task");
-    f.output.compute_root()
-        .split(L.c, co, ci, tile_c, TailStrategy::ShiftInwards)
-        .split(L.n, no, ni, tile_n, TailStrategy::ShiftInwards)
-        .reorder(ci, ni, co, no)
-        .vectorize(ci, lanes)
-        .unroll(ci)
-        .unroll(ni)
-        .fuse(co, no, task)
-        .parallel(task);
-    f.accumulator.compute_at(f.output, task).vectorize(L.c, lanes).unroll(L.c).unroll(L.n);
-    std::vector<Halide::VarOrRVar> order{L.c, L.n};
-    for (int d = 0; d < f.reduction.dimensions(); ++d) order.push_back(f.reduction[d]);
-    f.accumulator.update().reorder(order).vectorize(L.c, lanes).unroll(L.c).unroll(L.n);
-}
-
 // Pools and element-wise stages: vectors across channels, threads across rows.
 void schedule_rowwise(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
     const int lanes = lanes_for(int(stage.out.c()), m.vector_lanes);
@@ -130,7 +140,9 @@ void schedule_cpu(Lowered& L, const Halide::Target& target) {
                 schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n},
                                   target);
                 break;
-            case StageKind::dense: schedule_dense(stage, f, L, m); break;
+            case StageKind::dense:
+                schedule_tiles_cpu({f.output, f.accumulator, L.c, L.n, int(stage.out.c()), int(stage.out.n())}, target);
+                break;
             case StageKind::flatten:
                 // The Dense after it reads the image directly; otherwise it is a reshape, inlined.
                 if (int(s) == last) schedule_rowwise(stage, f, L, m);

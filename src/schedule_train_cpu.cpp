@@ -1,7 +1,8 @@
 // The CPU schedule of a training segment. Every stored Func is computed whole (compute_root) with
 // constant bounds; the convolutions, forward and input gradients alike, take the inference tiles
-// (schedule_conv_cpu); weight gradients are register-blocked outer products; the rest runs with
-// vectors across channels and threads across rows or images.
+// (schedule_conv_cpu), dense layers and weight gradients the register tiles of inference's dense
+// layers (schedule_tiles_cpu); the rest runs with vectors across channels and threads across rows
+// or images.
 #include <snc/halide/train.hpp>
 
 #include "cpu_machine.hpp"
@@ -32,68 +33,6 @@ void schedule_pointwise(Training& t, Func f, const Shape& s, const Machine& m) {
     }
 }
 
-// output(a, b, ...) = sum over the reduction of terms contiguous along a: tiles of
-// (vectors x lanes) a by tile_b b accumulate in registers while the reduction runs inside.
-void schedule_outer_product(const OuterProduct& p, const Machine& m) {
-    const int lanes = lanes_for(p.a_extent, m.vector_lanes);
-    const int vectors = p.a_extent >= lanes ? std::clamp(p.a_extent / lanes, 1, 4) : 1;
-    const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(p.b_extent, 8));
-    Func output = p.output, accumulator = p.accumulator;
-    Var ao("ao"), ai("ai"), bo("bo"), bi("bi"), task("task");
-    bound_to(output, output.args(), p.extents);
-    output.compute_root()
-        .split(p.a, ao, ai, tile_a, TailStrategy::ShiftInwards)
-        .split(p.b, bo, bi, tile_b, TailStrategy::ShiftInwards)
-        .reorder(ai, bi, bo, ao)
-        .vectorize(ai, lanes)
-        .unroll(ai)
-        .unroll(bi);
-    // Spread the tiles over the threads: all outer dimensions fused into one task loop.
-    std::vector<Halide::VarOrRVar> outer{bo, ao};
-    std::vector<Var> rest = output.args();
-    Var fused = bo;
-    for (Var v : {ao}) {
-        Var next(fused.name() + "_" + v.name());
-        output.fuse(fused, v, next);
-        fused = next;
-    }
-    for (const Var& v : rest) {
-        if (v.name() == p.a.name() || v.name() == p.b.name()) continue;
-        Var next(fused.name() + "_" + v.name());
-        output.fuse(fused, v, next);
-        fused = next;
-    }
-    output.parallel(fused);
-    accumulator.compute_at(output, fused).vectorize(p.a, lanes).unroll(p.a).unroll(p.b);
-    std::vector<Halide::VarOrRVar> order{p.a, p.b};
-    for (const Halide::RVar& r : accumulator.rvars(0)) order.push_back(r);
-    accumulator.update().reorder(order).vectorize(p.a, lanes).unroll(p.a).unroll(p.b);
-}
-
-// Dense layers and their input gradients: out(c, n), tiles of c by n in registers.
-void schedule_dense(Training& t, Func out, Func accumulator, const Shape& s, const Machine& m) {
-    const int units = int(s.c()), batch = int(s.n());
-    const int lanes = lanes_for(units, m.vector_lanes);
-    const int vectors = units >= lanes ? std::clamp(units / lanes, 1, 4) : 1;
-    const int tile_c = lanes * vectors;
-    const int tile_n = std::clamp(m.accumulators / vectors, 1, std::min(batch, 8));
-    Var co("co"), ci("ci"), no("no"), ni("ni"), task("task");
-    bound_to(out, {t.c, t.n}, {units, batch});
-    out.compute_root()
-        .split(t.c, co, ci, tile_c, TailStrategy::ShiftInwards)
-        .split(t.n, no, ni, tile_n, TailStrategy::ShiftInwards)
-        .reorder(ci, ni, co, no)
-        .vectorize(ci, lanes)
-        .unroll(ci)
-        .unroll(ni)
-        .fuse(co, no, task)
-        .parallel(task);
-    accumulator.compute_at(out, task).vectorize(t.c, lanes).unroll(t.c).unroll(t.n);
-    std::vector<Halide::VarOrRVar> order{t.c, t.n};
-    for (const Halide::RVar& r : accumulator.rvars(0)) order.push_back(r);
-    accumulator.update().reorder(order).vectorize(t.c, lanes).unroll(t.c).unroll(t.n);
-}
-
 // The flat outputs (parameter gradients, batch statistics): one vectorized loop per tensor, each
 // writing its own range.
 void schedule_flat_updates(Func f, const Machine& m) {
@@ -112,9 +51,10 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         bound_to(conv.output, {conv.c, conv.x, conv.y, conv.n}, halide_extents(conv.out));
         schedule_conv_cpu(conv, target);
     }
-    for (const OuterProduct& p : t.outer_products) schedule_outer_product(p, m);
-    for (std::size_t k = 0; k < t.dense_layers.size(); ++k)
-        schedule_dense(t, t.dense_layers[k].first, t.dense_accumulators[k].first, t.dense_layers[k].second, m);
+    for (const Tiles& tiles : t.tiles) {
+        bound_to(tiles.funcs.output, tiles.funcs.output.args(), tiles.extents);
+        schedule_tiles_cpu(tiles.funcs, target);
+    }
     for (auto& [f, shape] : t.pointwise) schedule_pointwise(t, f, shape, m);
     for (auto& [f, channels] : t.channel_sums) {
         const int lanes = dividing_lanes(channels, m.vector_lanes);

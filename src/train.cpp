@@ -213,8 +213,7 @@ void Builder::forward() {
                 acc(c, n) = op.spec.bias ? parameter(i, 1, c) : real(0);
                 acc(c, n) += dense_weight(i, c, r) * in(r, n);
                 out(c, n) = acc(c, n);
-                t_.dense_layers.emplace_back(out, op.out);
-                t_.dense_accumulators.emplace_back(acc, r);
+                t_.tiles.push_back({{out, acc, c, n, int(op.out.c()), int(op.out.n())}, {int(op.out.c()), int(op.out.n())}});
                 stored_.insert(out.name());
                 break;
             }
@@ -424,7 +423,7 @@ void Builder::conv_backward(int i, Func g) {
     part_acc(c, ci, kx, ky, group) +=
         g(c, r.x, r.y, image) * sources_[i](ci, r.x * s + kx - w.pad_left, r.y * s + ky - w.pad_top, image);
     part(c, ci, kx, ky, group) = part_acc(c, ci, kx, ky, group);
-    t_.outer_products.push_back({part, part_acc, c, ci, out_channels, in_channels, {out_channels, in_channels, k, k, groups}});
+    t_.tiles.push_back({{part, part_acc, c, ci, out_channels, in_channels}, {out_channels, in_channels, k, k, groups}});
     RDom over_groups(0, groups, name(i, "_dw_groups"));
     dw(c, ci, kx, ky) = real(0);
     dw(c, ci, kx, ky) += part(c, ci, kx, ky, over_groups);
@@ -523,7 +522,7 @@ void Builder::dense_backward(int i, Func g) {
     dw_acc(c, ci) = real(0);
     dw_acc(c, ci) += g(c, r) * in(ci, r);
     dw(c, ci) = dw_acc(c, ci);
-    t_.outer_products.push_back({dw, dw_acc, c, ci, units, features, {units, features}});
+    t_.tiles.push_back({{dw, dw_acc, c, ci, units, features}, {units, features}});
     tensor_gradients_[{i, 0}] = [=](Expr f) { return dw(f % units, f / units); };
     if (op.input == 0) return;
     Func transposed(name(i, "_w_transposed"));  // (f, u), features innermost
@@ -534,8 +533,7 @@ void Builder::dense_backward(int i, Func g) {
     din_acc(c, n) = real(0);
     din_acc(c, n) += transposed(c, ru) * g(ru, n);
     din(c, n) = din_acc(c, n);
-    t_.dense_layers.emplace_back(din, op.in.is_image() ? Shape{op.in.n(), op.in.features()} : op.in);
-    t_.dense_accumulators.emplace_back(din_acc, ru);
+    t_.tiles.push_back({{din, din_acc, c, n, features, batch}, {features, batch}});
     stored_.insert(din.name());
     contributions_[std::size_t(op.input)].push_back(din);
 }

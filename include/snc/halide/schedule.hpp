@@ -25,6 +25,16 @@ struct ConvFuncs {
     Shape in, out;  // in.c() is the reduction's channel count
     Halide::Var c, x, y, n;
 };
-void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);  // Funcs are handles: a copy schedules them
+void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);
+
+// A register-tiled reduction: output(a, b, ...) = accumulator, whose terms are contiguous along a
+// (vectorized) and reused along b (unrolled). Dense layers (a: units, b: images), and in training
+// their input gradients and every weight gradient (a: output channels, b: input channels).
+struct TileFuncs {
+    Halide::Func output, accumulator;
+    Halide::Var a, b;
+    int a_extent = 0, b_extent = 0;
+};
+void schedule_tiles_cpu(TileFuncs tiles, const Halide::Target& target);  // Funcs are handles: a copy schedules them
 
 }  // namespace snc::halide

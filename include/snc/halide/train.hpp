@@ -38,13 +38,10 @@ struct SegmentInputs {
 // (the backward pass of a segment recomputes its forward pass from its input).
 enum class SegmentPass { forward, backward };
 
-// A tile-scheduled reduction: output(a, b, ...) = accumulator, a reduction whose terms are
-// contiguous along `a` (vectorized) and reused along `b` (unrolled): the weight gradients.
-struct OuterProduct {
-    Halide::Func output, accumulator;
-    Halide::Var a, b;
-    int a_extent = 0, b_extent = 0;
-    std::vector<int> extents;  // of every dimension of output, in order
+// A register-tiled reduction (schedule.hpp) with the extents of every dimension of its output.
+struct Tiles {
+    TileFuncs funcs;
+    std::vector<int> extents;
 };
 
 struct Training {
@@ -69,14 +66,12 @@ struct Training {
     // What the schedule places.
     std::vector<ConvFuncs> convs;                              // forward convs, input gradients of convs
     std::vector<std::pair<Halide::Func, Halide::Region>> padded_inputs;  // conv inputs with their zero border
-    std::vector<OuterProduct> outer_products;                  // weight gradients
+    std::vector<Tiles> tiles;                                  // dense layers, their input and weight gradients
     std::vector<std::pair<Halide::Func, std::vector<int>>> weight_sums;  // conv weight gradients: partial sums added
     std::vector<std::pair<Halide::Func, Shape>> pointwise;     // element-wise, stored
     std::vector<std::pair<Halide::Func, int>> channel_sums;    // reductions to one value per channel
     std::vector<Halide::Func> scalars;                         // per-image or whole-batch reductions
     int batch = 0;
-    std::vector<std::pair<Halide::Func, Shape>> dense_layers;  // dense forward (units, n) and input grads
-    std::vector<std::pair<Halide::Func, Halide::RDom>> dense_accumulators;
     std::vector<std::pair<Halide::Func, FloatRange>> flat_outputs;  // parameter gradients, batch statistics
 };
 
