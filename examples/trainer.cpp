@@ -184,6 +184,9 @@ void plot(const std::string& path, const std::vector<EpochRecord>& records, cons
     script << "set terminal pngcairo size 900,540 font ',11'\nset output '" << image.string() << "'\n"
            << "set title '" << title << "'\nset xlabel 'epoch'\nset grid\nset key outside right\n"
            << "set yrange [0:*]\nset xtics 1\n"
+           // The x range is fixed from epoch 0 so that the first epoch's plot (a single point) is drawn
+           // without gnuplot's "empty x range" warning.
+           << "set xrange [0:" << (records.empty() ? 1 : records.back().epoch) << "]\n"
            << "plot '" << data.string() << "' using 1:2 with linespoints lw 2 title 'train loss', "
            << "'' using 1:3 with linespoints lw 2 dt 2 title 'train acc', "
            << "'' using 1:4 with linespoints lw 2 dt 3 title 'test acc'\n";
