@@ -62,13 +62,20 @@ function(snc_add_model TARGET)
     set(${ARG_STMT} "${CMAKE_CURRENT_BINARY_DIR}/${stmt_file}" PARENT_SCOPE)
   endif()
 
+  # How the targets want weights packed, for the run-time packer: asked of the schedules.
+  set(packing_header "${work}/include/${id}_packing.h")
+  add_custom_command(OUTPUT "${packing_header}"
+                     COMMAND ${id}.generator --packing "${packing_header}" ${id} ${ARG_TARGETS}
+                     DEPENDS ${id}.generator
+                     VERBATIM)
+
   # The C entry points, with the weights embedded or taken at run time.
   if(ARG_WEIGHTS)
     get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE)
     set(SNC_WEIGHTS "${weights}")
     set(SNC_PACKED_FILE "${work}/${id}.packed")
     add_custom_command(OUTPUT "${SNC_PACKED_FILE}"
-                       COMMAND ${id}.generator --pack "${weights}" "${SNC_PACKED_FILE}"
+                       COMMAND ${id}.generator --pack "${weights}" "${SNC_PACKED_FILE}" ${ARG_TARGETS}
                        DEPENDS ${id}.generator "${weights}"
                        COMMENT "snc: checking, folding and packing ${ARG_WEIGHTS} for ${TARGET}"
                        VERBATIM)
@@ -85,7 +92,7 @@ function(snc_add_model TARGET)
   configure_file("${_SNC_CMAKE_DIR}/templates/model.h.in" "${work}/include/${id}.h" @ONLY)
   configure_file("${_SNC_CMAKE_DIR}/templates/model.cpp.in" "${work}/${id}.cpp" @ONLY)
 
-  add_library(${TARGET} STATIC "${work}/${id}.cpp")
+  add_library(${TARGET} STATIC "${work}/${id}.cpp" "${packing_header}")
   if(ARG_WEIGHTS)
     set_source_files_properties("${work}/${id}.cpp" PROPERTIES OBJECT_DEPENDS "${SNC_PACKED_FILE}")
   endif()

@@ -34,14 +34,17 @@
 #include <HalideRuntime.h>
 
 #include <snc/data.hpp>
-#include <snc/runtime/allocator.hpp>
 #include <snc/io/file.hpp>
 #include <snc/io/safetensors.hpp>
-#include <snc/train_step.hpp>
+#include <snc/runtime/allocator.hpp>
+#include <snc/runtime/aot_training.hpp>
+#include <snc/runtime/population.hpp>
+#include <snc/runtime/training_step.hpp>
 
 #include SNC_NETWORK_HEADER
 #include SNC_STEP_HEADER
 #include SNC_INFERENCE_HEADER
+#include SNC_INFERENCE_PACKING_HEADER
 
 #define SNC_PASTE2(a, b) a##b
 #define SNC_PASTE(a, b) SNC_PASTE2(a, b)
@@ -203,111 +206,12 @@ void plot(const std::string& path, const std::vector<EpochRecord>& records, cons
     std::filesystem::rename(image, path);
 }
 
-// TrainingStep's engine on the functions the training compiler built for this network.
-class CompiledSegments {
-public:
-    CompiledSegments(const snc::TrainingLayout& layout, const std::vector<snc::Segment>& segments)
-        : layout_(layout), segments_(segments), functions_(SNC_TRAINING::functions()) {
-        if (int(segments.size()) != SNC_TRAINING::segment_count)
-            throw snc::Error("the compiled training step has " + std::to_string(SNC_TRAINING::segment_count) +
-                             " segments, the network " + std::to_string(segments.size()) + ": rebuild the trainer");
-    }
-
-    void forward(int s, const float* input, const float* parameters, float* output) {
-        auto in = buffer(input, segments_[std::size_t(s)].input());
-        auto p = flat(parameters, {0, layout_.parameter_floats});
-        auto out = buffer(output, segments_[std::size_t(s)].output());
-        void* arguments[] = {in.raw_buffer(), p.raw_buffer(), out.raw_buffer()};
-        check(functions_.forward[s](arguments), "forward", s);
-    }
-
-    void backward(int s, const snc::SegmentBuffers<float>& b) {
-        const snc::Segment& segment = segments_[std::size_t(s)];
-        auto in = buffer(b.input, segment.input());
-        auto p = flat(b.parameters, {0, layout_.parameter_floats});
-        Halide::Runtime::Buffer<std::int32_t> labels(const_cast<std::int32_t*>(b.labels), int(batch));
-        auto gradient = buffer(b.output_gradient, segment.output());
-        auto input_gradient = buffer(b.input_gradient, segment.input());
-        float scratch[2] = {0, 0};
-        auto parameter_gradients = flat(b.parameter_gradients, snc::range_of(layout_.parameters, segment), scratch);
-        auto statistics = flat(b.batch_statistics, snc::range_of(layout_.statistics, segment), scratch + 1);
-        Halide::Runtime::Buffer<float> loss(b.loss_stats, 2);
-        std::vector<void*> arguments{in.raw_buffer()};
-        if (b.labels) arguments.push_back(labels.raw_buffer());
-        arguments.push_back(p.raw_buffer());
-        if (b.output_gradient) arguments.push_back(gradient.raw_buffer());
-        if (b.input_gradient) arguments.push_back(input_gradient.raw_buffer());
-        arguments.push_back(parameter_gradients.raw_buffer());
-        arguments.push_back(statistics.raw_buffer());
-        if (b.loss_stats) arguments.push_back(loss.raw_buffer());
-        check(functions_.backward[s](arguments.data()), "backward", s);
-    }
-
-private:
-    Halide::Runtime::Buffer<float> buffer(const float* data, int value) const {
-        if (!data) return {};
-        return Halide::Runtime::Buffer<float>(const_cast<float*>(data), extents_of(layout_.graph.shape_of(value)));
-    }
-    // A range of a flat buffer, its coordinates the flat indices; an empty one, one scratch float.
-    static Halide::Runtime::Buffer<float> flat(const float* base, snc::FloatRange range, float* scratch = nullptr) {
-        if (range.size() == 0) return Halide::Runtime::Buffer<float>(scratch, 1);
-        Halide::Runtime::Buffer<float> b(const_cast<float*>(base) + range.begin, int(range.size()));
-        b.set_min(int(range.begin));
-        return b;
-    }
-    static void check(int result, const char* pass, int s) {
-        if (result != 0)
-            throw snc::Error(std::string("the training step's ") + pass + " pass of segment " + std::to_string(s) +
-                             " failed with Halide error " + std::to_string(result));
-    }
-
-    const snc::TrainingLayout& layout_;
-    const std::vector<snc::Segment>& segments_;
-    const SNC_TRAINING::Functions& functions_;
-};
-
-// The course's population statistics: "in production, mean and variance are computed over the
-// whole population {x}". The running averages that training keeps weigh the last ~10 batches
-// (momentum 0.1) of a network that was still moving; this recomputes every BatchNorm's statistics
-// as the mean over `batches` training batches of the batch means and unbiased variances (plus the
-// variance of the batch means), with the final weights.
-void population_statistics(snc::TrainingState& state, const snc::TrainingLayout& layout, snc::TrainingStep<float>& step,
-                           CompiledSegments& engine, const snc::io::LabeledImages& train,
-                           const std::vector<std::int64_t>& order, std::int64_t batches, snc::Tensor& images,
-                           std::vector<std::int32_t>& labels) {
-    const snc::Graph& graph = layout.graph;
-    std::vector<float> velocity(state.parameters.size(), 0.0f);
-    std::vector<double> mean_sum(state.statistics.size(), 0.0), mean_squares(state.statistics.size(), 0.0),
-        variance_sum(state.statistics.size(), 0.0);
-    for (std::int64_t b = 0; b < batches; ++b) {
-        snc::fill_batch(train, order.data() + b * batch, batch, images);
-        step.run(engine, images.data.data(), labels.data(), state.parameters, velocity, state.statistics, {}, false);
-        const std::vector<float>& of_batch = step.batch_statistics();
-        for (std::size_t k = 0; k < graph.ops.size(); ++k) {
-            const snc::Op& op = graph.ops[k];
-            if (op.spec.kind != snc::OpKind::batch_norm) continue;
-            const double m = double(op.in.is_image() ? op.in.n() * op.in.h() * op.in.w() : op.in.n());
-            const snc::TrainingTensor &means = layout.statistic(int(k), 2), &variances = layout.statistic(int(k), 3);
-            for (std::int64_t c = 0; c < means.elements; ++c) {
-                std::size_t mean_at = std::size_t(means.offset + c), var_at = std::size_t(variances.offset + c);
-                mean_sum[mean_at] += of_batch[mean_at];
-                mean_squares[mean_at] += double(of_batch[mean_at]) * of_batch[mean_at];
-                variance_sum[var_at] += of_batch[var_at] * m / (m - 1);
-            }
-        }
-    }
-    for (std::size_t k = 0; k < graph.ops.size(); ++k) {
-        const snc::Op& op = graph.ops[k];
-        if (op.spec.kind != snc::OpKind::batch_norm) continue;
-        const snc::TrainingTensor &means = layout.statistic(int(k), 2), &variances = layout.statistic(int(k), 3);
-        for (std::int64_t c = 0; c < means.elements; ++c) {
-            std::size_t mean_at = std::size_t(means.offset + c), var_at = std::size_t(variances.offset + c);
-            double mean = mean_sum[mean_at] / double(batches);
-            double spread = std::max(0.0, mean_squares[mean_at] / double(batches) - mean * mean);
-            state.statistics[mean_at] = float(mean);
-            state.statistics[var_at] = float(variance_sum[var_at] / double(batches) + spread);
-        }
-    }
+// Each step's random stream (dropout), from the run's seed: the same run draws the same masks.
+std::uint32_t step_seed(std::uint64_t seed, std::int64_t step) {
+    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + std::uint64_t(step) + 1;  // splitmix64's finalizer
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return std::uint32_t(z ^ (z >> 31));
 }
 
 std::string progress_bar(std::int64_t done, std::int64_t total) {
@@ -327,8 +231,8 @@ int main(int argc, char** argv) {
         if (options.plot && std::system("command -v gnuplot >/dev/null 2>&1") != 0)
             throw snc::Error("--plot needs gnuplot (Debian's gnuplot-nox), which is not installed");
         const snc::Graph graph = snc::build_graph<Network>();
-        const snc::TrainingLayout layout = snc::training_layout(graph);
-        const snc::Plan plan = snc::plan_inference(graph);
+        const snc::TrainingLayout layout = snc::training_layout(graph, SNC_TRAINING::packing);
+        const snc::Plan plan = snc::plan_inference(graph, SNC_PASTE(SNC_INFERENCE, _packing));
         snc::io::LabeledImages train = snc::io::read_fashion_mnist(options.data, "train");
         snc::io::LabeledImages test = snc::io::read_fashion_mnist(options.data, "t10k");
 
@@ -341,14 +245,14 @@ int main(int argc, char** argv) {
         }
         std::vector<float> velocity(state.parameters.size(), 0.0f);
         snc::TrainingStep<float> step_runner(layout, snc::training_segments(graph));
-        CompiledSegments engine(layout, step_runner.segments());
+        snc::AotSegments engine(layout, step_runner.segments(), SNC_TRAINING::functions());
 
         const std::int64_t steps_per_epoch = train.count / batch;
         const std::int64_t total_steps = options.steps > 0 ? std::min<std::int64_t>(options.steps, steps_per_epoch * options.epochs)
                                                            : steps_per_epoch * options.epochs;
         const int epochs = int((total_steps + steps_per_epoch - 1) / steps_per_epoch);
         std::printf("%s: %s, batch %lld, %lld steps per epoch, lr %g%s, momentum %g, weight decay %g%s\n", program,
-                    snc::detail::type_name<Network>.chars, static_cast<long long>(batch),
+                    snc::type_name<Network>.chars, static_cast<long long>(batch),
                     static_cast<long long>(steps_per_epoch), options.lr, options.cosine ? " (cosine)" : "",
                     options.momentum, options.weight_decay, options.augment ? ", augmented" : "");
 
@@ -376,7 +280,8 @@ int main(int argc, char** argv) {
                 for (std::int64_t k = 0; k < batch; ++k) labels[std::size_t(k)] = train.labels[std::size_t(order[std::size_t(b * batch + k)])];
                 snc::TrainingStep<float>::Result result =
                     step_runner.run(engine, images.data.data(), labels.data(), state.parameters, velocity, state.statistics,
-                                    {.learning_rate = lr, .momentum = options.momentum, .weight_decay = options.weight_decay});
+                                    {.learning_rate = lr, .momentum = options.momentum, .weight_decay = options.weight_decay},
+                                    step_seed(options.seed, step));
                 if (!std::isfinite(result.loss))
                     throw snc::Error("the loss diverged (" + std::to_string(result.loss) + ") at step " + std::to_string(step + 1) +
                                      "; try a smaller --lr");
@@ -397,8 +302,12 @@ int main(int argc, char** argv) {
             if (interactive) std::printf("\n");
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (options.population_batches && !layout.statistics.empty())
-                population_statistics(state, layout, step_runner, engine, train, order,
-                                      std::min(options.population_batches, steps_per_epoch), images, labels);
+                snc::population_statistics(
+                    step_runner, engine, state.parameters, state.statistics, std::min(options.population_batches, steps_per_epoch),
+                    [&](std::int64_t b) {
+                        snc::fill_batch(train, order.data() + b * batch, batch, images);
+                        return images.data.data();
+                    });
             last_accuracy = test_accuracy(plan, snc::unpack_training_state(layout, state), test);
             EpochRecord record{epoch, loss_sum / double(steps), correct / double(steps * batch), last_accuracy, seconds};
             records.push_back(record);
@@ -406,7 +315,7 @@ int main(int argc, char** argv) {
                         record.train_loss, record.train_accuracy, record.test_accuracy, seconds);
             std::fflush(stdout);
             if (options.log) write_log(*options.log, records);
-            if (options.plot) plot(*options.plot, records, snc::detail::type_name<Network>.chars);
+            if (options.plot) plot(*options.plot, records, snc::type_name<Network>.chars);
         }
         std::printf("test accuracy: %.4f\n", last_accuracy);
         if (options.save) snc::io::write_safetensors(*options.save, snc::unpack_training_state(layout, state));

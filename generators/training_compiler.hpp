@@ -1,10 +1,11 @@
-// The training compiler: compiles every segment of a network's training step (training.hpp),
-// for every target, into one object file per target, with a header that picks the best target
-// the CPU supports at run time. Instantiated per network type by snc_add_training:
+// The training compiler: compiles every segment of a network's training step (training.hpp), both
+// passes, for every target, into one object file per target, with a header that picks the best
+// target the CPU supports at run time. Instantiated per network type by snc_add_training:
 //   <compiler> <output prefix> <id> <halide target>...
 // writes <prefix>-<k>.o and <prefix>-<k>.h for each target k, and <prefix>.h, whose
 // snc_training::<id>::functions() gives each segment's forward and backward function in Halide's
-// argv convention (int f(void **arguments)), for TrainingStep's AOT engine.
+// argv convention, with the arguments of runtime/segments.hpp, for the AOT engine
+// (runtime/aot_training.hpp).
 //
 // Not a Halide generator: a generator compiles one function, and the number of segments is known
 // only once the network's graph is built.
@@ -17,17 +18,12 @@
 
 #include <Halide.h>
 
-#include <snc/halide/lower.hpp>
-#include <snc/halide/train.hpp>
+#include <snc/halide/schedule.hpp>
+#include <snc/halide/segment_pipeline.hpp>
 
 namespace snc::halide {
 
 namespace detail {
-
-inline void bound_flat(Halide::Func f, FloatRange range) {
-    if (range.size() == 0) range = {0, 1};  // a segment without parameters (or statistics) writes one scratch float
-    f.output_buffer().dim(0).set_bounds(int(range.begin), int(range.size())).set_estimate(int(range.begin), int(range.size()));
-}
 
 inline std::string function_name(const std::string& id, std::size_t target, const char* pass, std::size_t segment) {
     return id + "_t" + std::to_string(target) + "_" + pass + "_" + std::to_string(segment);
@@ -52,58 +48,24 @@ int training_compiler_main(int argc, char** argv) {
     const std::string prefix = argv[1], id = argv[2];
     try {
         const Graph graph = build_graph<Net>();
-        const TrainingLayout layout = training_layout(graph);
         const std::vector<Segment> segments = training_segments(graph);
         const std::size_t count = segments.size();
         std::vector<Halide::Target> targets;
         for (int a = 3; a < argc; ++a) targets.push_back(Halide::Target(argv[a]).with_feature(Halide::Target::NoRuntime));
+        const Packing packing = packing_for(targets[0]);
+        for (const Halide::Target& target : targets)
+            if (packing_for(target) != packing)
+                throw Error("the targets pack weights differently; compile them as separate trainers");
+        const TrainingLayout layout = training_layout(graph, packing);
 
         for (std::size_t k = 0; k < targets.size(); ++k) {
             std::vector<Halide::Module> modules;
             for (std::size_t s = 0; s < count; ++s) {
-                const Segment& segment = segments[s];
-                const bool last = s + 1 == count;
-                const Shape in_shape = graph.shape_of(segment.input()), out_shape = graph.shape_of(segment.output());
-                Halide::ImageParam input(Halide::Float(32), in_shape.rank, "input"), labels(Halide::Int(32), 1, "labels"),
-                    parameters(Halide::Float(32), 1, "parameters"),
-                    output_gradient(Halide::Float(32), out_shape.rank, "output_gradient");
-                constrain(input, in_shape);
-                constrain(output_gradient, out_shape);
-                labels.dim(0).set_bounds(0, int(graph.input.n()));
-                parameters.dim(0).set_bounds(0, int(layout.parameter_floats));
-                SegmentInputs inputs{input, last ? Halide::Func(labels) : Halide::Func(), parameters,
-                                     last ? Halide::Func() : Halide::Func(output_gradient)};
-                if (!last) {
-                    Training forward = lower_training_segment(layout, segment, SegmentPass::forward, inputs);
-                    schedule_training_cpu(forward, targets[k]);
-                    Halide::OutputImageParam output = forward.output.output_buffer();
-                    constrain(output, out_shape);
-                    modules.push_back(Halide::Pipeline(forward.output)
-                                          .compile_to_module({input, parameters}, detail::function_name(id, k, "forward", s),
-                                                             targets[k]));
+                for (SegmentPass pass : {SegmentPass::forward, SegmentPass::backward}) {
+                    SegmentPipeline p = segment_pipeline(layout, segments, int(s), pass, targets[k]);
+                    const char* name = pass == SegmentPass::forward ? "forward" : "backward";
+                    modules.push_back(p.pipeline.compile_to_module(p.inputs, detail::function_name(id, k, name, s), targets[k]));
                 }
-                Training backward = lower_training_segment(layout, segment, SegmentPass::backward, inputs);
-                schedule_training_cpu(backward, targets[k]);
-                std::vector<Halide::Func> outputs;
-                if (backward.input_gradient.defined()) {
-                    Halide::OutputImageParam gradient = backward.input_gradient.output_buffer();
-                    constrain(gradient, in_shape);
-                    outputs.push_back(backward.input_gradient);
-                }
-                detail::bound_flat(backward.parameter_gradients, range_of(layout.parameters, segment));
-                detail::bound_flat(backward.batch_statistics, range_of(layout.statistics, segment));
-                outputs.push_back(backward.parameter_gradients);
-                outputs.push_back(backward.batch_statistics);
-                std::vector<Halide::Argument> arguments{input};
-                if (last) {
-                    backward.loss_stats.output_buffer().dim(0).set_bounds(0, 2);
-                    outputs.push_back(backward.loss_stats);
-                    arguments.push_back(labels);
-                }
-                arguments.push_back(parameters);
-                if (!last) arguments.push_back(output_gradient);
-                modules.push_back(Halide::Pipeline(outputs).compile_to_module(
-                    arguments, detail::function_name(id, k, "backward", s), targets[k]));
             }
             Halide::Module linked = Halide::link_modules(id + "_t" + std::to_string(k), modules);
             const std::string stem = prefix + "-" + std::to_string(k);
@@ -113,23 +75,27 @@ int training_compiler_main(int argc, char** argv) {
         // The table: each segment's functions, for the first target the CPU can run.
         std::ofstream header(prefix + ".h");
         header << "// Generated by snc's training compiler: the training step of " << id << ", " << count
-               << " segments, " << targets.size() << " targets.\n#pragma once\n\n#include <cstdint>\n\n#include <HalideRuntime.h>\n\n";
+               << " segments, " << targets.size() << " targets.\n#pragma once\n\n#include <cstdint>\n\n#include <HalideRuntime.h>\n\n"
+               << "#include <snc/runtime/aot_training.hpp>\n\n";
         for (std::size_t k = 0; k < targets.size(); ++k) {
             std::string stem = prefix.substr(prefix.find_last_of('/') + 1) + "-" + std::to_string(k);
             header << "#include \"" << stem << ".h\"\n";
         }
-        header << "\nnamespace snc_training::" << id << " {\n\ninline constexpr int segment_count = " << count << ";\n\n"
-               << "struct Functions {\n    const char* target;\n    int (*forward[" << count << "])(void**);  // the last is null\n"
-               << "    int (*backward[" << count << "])(void**);\n};\n\ninline const Functions& functions() {\n"
-               << "    static const Functions candidates[] = {\n";
+        header << "\nnamespace snc_training::" << id << " {\n\ninline constexpr int segment_count = " << count << ";\n"
+               << "// How the targets want the parameters packed (the training layout's).\n"
+               << "inline constexpr snc::Packing packing = snc::Packing(" << int(packing) << ");\n\n"
+               << "inline const snc::SegmentFunctions& functions() {\n";
         for (std::size_t k = 0; k < targets.size(); ++k) {
-            header << "        {\"" << targets[k].to_string() << "\", {";
-            for (std::size_t s = 0; s < count; ++s)
-                header << (s ? ", " : "") << (s + 1 < count ? detail::function_name(id, k, "forward", s) + "_argv" : "nullptr");
-            header << "}, {";
-            for (std::size_t s = 0; s < count; ++s) header << (s ? ", " : "") << detail::function_name(id, k, "backward", s) << "_argv";
-            header << "}},\n";
+            for (const char* pass : {"forward", "backward"}) {
+                header << "    static const snc::SegmentFunction " << pass << "_t" << k << "[] = {";
+                for (std::size_t s = 0; s < count; ++s)
+                    header << (s ? ", " : "") << detail::function_name(id, k, pass, s) << "_argv";
+                header << "};\n";
+            }
         }
+        header << "    static const snc::SegmentFunctions candidates[] = {\n";
+        for (std::size_t k = 0; k < targets.size(); ++k)
+            header << "        {\"" << targets[k].to_string() << "\", segment_count, forward_t" << k << ", backward_t" << k << "},\n";
         header << "    };\n    static const std::uint64_t features[][" << detail::feature_words(targets[0]).size() << "] = {\n";
         for (const Halide::Target& target : targets) {
             header << "        {";
@@ -137,7 +103,7 @@ int training_compiler_main(int argc, char** argv) {
             for (std::size_t w = 0; w < words.size(); ++w) header << (w ? ", " : "") << words[w] << "ull";
             header << "},\n";
         }
-        header << "    };\n    static const Functions& chosen = [] () -> const Functions& {\n"
+        header << "    };\n    static const snc::SegmentFunctions& chosen = [] () -> const snc::SegmentFunctions& {\n"
                << "        for (std::size_t k = 0; k + 1 < " << targets.size() << "; ++k)\n"
                << "            if (halide_can_use_target_features(" << detail::feature_words(targets[0]).size()
                << ", features[k])) return candidates[k];\n"

@@ -21,12 +21,11 @@ struct Op {
     int shortcut = -1;         // Add only: the shortcut's value (input is the body's)
     Shape in, out;
     // Set when the input is (N, F) with F the features of a flattened (H, W, C) image, in snc's
-    // H, W, C order. PyTorch orders them C, H, W, so a Dense weight's input axis and BatchNorm's
-    // per-feature tensors from PyTorch are permuted when loaded (see io).
+    // H, W, C order. PyTorch orders them C, H, W: the layouts of a Dense weight's input axis and of
+    // BatchNorm's per-feature tensors say both orders (layout.hpp).
     Shape flatten_source;
     TensorList tensors;
 
-    bool has_parameters() const { return tensors.size > 0; }
     std::string tensor_name(const TensorSpec& tensor) const {
         return name.empty() ? std::string(tensor.name) : name + "." + std::string(tensor.name);
     }
@@ -48,6 +47,12 @@ struct Graph {
         ++count[output];
         return count;
     }
+    // The image whose Flatten `value` is, or -1: a Dense reads such features from the image itself.
+    int flattened_image(int value) const {
+        if (value == 0) return -1;
+        const Op& op = ops[std::size_t(value - 1)];
+        return op.spec.kind == OpKind::flatten && op.in.is_image() ? op.input : -1;
+    }
 };
 
 namespace detail {
@@ -60,21 +65,21 @@ struct GraphValue {
 
 struct GraphBuilder {
     Graph graph;
-    std::vector<Segment> path;
+    std::vector<PathStep> path;
     std::int64_t element = 0;
 
     bool failed() const { return false; }  // the network was checked while it compiled
-    void enter(Segment segment) {
-        if (segment.kind != Segment::Kind::none) path.push_back(segment);
+    void enter(PathStep step) {
+        if (step.kind != PathStep::Kind::none) path.push_back(step);
     }
-    void leave(Segment segment) {
-        if (segment.kind != Segment::Kind::none) path.pop_back();
+    void leave(PathStep step) {
+        if (step.kind != PathStep::Kind::none) path.pop_back();
     }
     std::string dotted_path() const {
         std::string text;
-        for (const Segment& segment : path) {
+        for (const PathStep& step : path) {
             if (!text.empty()) text += '.';
-            text += segment.kind == Segment::Kind::index ? std::to_string(segment.index) : std::string(segment.name);
+            text += step.kind == PathStep::Kind::index ? std::to_string(step.index) : std::string(step.name);
         }
         return text;
     }
@@ -95,15 +100,17 @@ struct GraphBuilder {
               .out = L::output(in.shape),
               .flatten_source = in.flatten_source,
               .tensors = L::tensors(in.shape)};
-        Shape out_flatten_source = in.flatten_source;  // element-wise layers keep the feature order
-        if (op.spec.kind == OpKind::flatten && in.shape.is_image()) out_flatten_source = in.shape;
-        if (op.spec.kind == OpKind::dense || op.spec.kind == OpKind::global_avg_pool) out_flatten_source = {};
+        // Element-wise ops keep the feature order; a Flatten of an image starts one; ops that make
+        // new features (a Dense's units, a pool's channels) end it.
+        Shape out_flatten_source = in.flatten_source;
+        if (op.spec.role == OpRole::reshape && in.shape.is_image()) out_flatten_source = in.shape;
+        if (op.spec.role == OpRole::accumulate || op.spec.role == OpRole::reduce) out_flatten_source = {};
         return push(std::move(op), out_flatten_source);
     }
 
     template <class Block>
     GraphValue add(GraphValue body, GraphValue shortcut, GraphValue) {
-        Op op{.spec = {.kind = OpKind::add},
+        Op op{.spec = {.kind = OpKind::add, .role = OpRole::merge},
               .name = dotted_path(),
               .type = "Add",
               .input = body.id,

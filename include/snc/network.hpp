@@ -5,8 +5,9 @@
 // A failure becomes one compiler error: a call to a deleted function whose template argument is the
 // whole message, so the first error line names the layer's position, its kind and both shapes:
 //
-//   error: use of deleted function '... snc::shape_error() [with ... = snc::diagnostic{"layer 9
-//   (Dense<120>): Dense needs a rank-2 input (N, F) but gets (128, 4, 4, 16); insert Flatten ..."}]'
+//   error: use of deleted function '... shape_error() [with snc::diagnostic Message =
+//   snc::fixed_string<360>{"layer 8 (Dense<120>): Dense needs a rank-2 input (N, F) but gets
+//   (128, 4, 4, 16); insert Flatten ..."}]'
 //
 // Nothing downstream depends on the failed layer's output, so no cascade follows.
 #pragma once
@@ -27,19 +28,13 @@ struct Input {
 };
 
 // The text of a shape error, as a template argument (see shape_error below).
-struct diagnostic {
-    char chars[360]{};
-    constexpr bool empty() const { return chars[0] == '\0'; }
-    constexpr std::string_view view() const { return std::string_view(chars); }
-};
-
-namespace detail {
+using diagnostic = fixed_string<360>;
 
 // How a layer is shown in diagnostics and summaries: its type as written, a Named layer as
 // "name: Type".
 template <class L>
 constexpr type_text display_name() {
-    if constexpr (is_named<L>::value) {
+    if constexpr (detail::is_named<L>::value) {
         type_text text;
         if (!L::name.empty()) text << L::name << ": ";
         return text << display_name<typename L::layer>();
@@ -48,11 +43,14 @@ constexpr type_text display_name() {
     }
 }
 
+// Whether a network's element is one leaf layer (perhaps Named), not a block of them.
 template <class L>
 constexpr bool is_leaf_element() {
-    if constexpr (is_named<L>::value) return is_leaf_element<typename L::layer>();
+    if constexpr (detail::is_named<L>::value) return is_leaf_element<typename L::layer>();
     else return LeafLayer<L>;
 }
+
+namespace detail {
 
 // The compile-time visitor: shapes, counts, and the first failure with its place.
 struct ShapeChecker {
@@ -63,18 +61,18 @@ struct ShapeChecker {
     std::int64_t element = -1;
     type_text element_name;
     bool element_is_leaf = false;
-    Segment path[24]{};
+    PathStep path[24]{};
     int depth = 0;
 
     bool has_failed = false;
-    basic_text<sizeof(diagnostic::chars)> message;
+    diagnostic message;
 
     constexpr bool failed() const { return has_failed; }
-    constexpr void enter(Segment segment) {
-        if (segment.kind != Segment::Kind::none) path[depth++] = segment;
+    constexpr void enter(PathStep step) {
+        if (step.kind != PathStep::Kind::none) path[depth++] = step;
     }
-    constexpr void leave(Segment segment) {
-        if (segment.kind != Segment::Kind::none) --depth;
+    constexpr void leave(PathStep step) {
+        if (step.kind != PathStep::Kind::none) --depth;
     }
 
     template <class L>
@@ -111,7 +109,7 @@ struct ShapeChecker {
             message << ", in ";
             for (int i = 0; i < depth; ++i) {
                 if (i) message << ".";
-                if (path[i].kind == Segment::Kind::index) message << path[i].index;
+                if (path[i].kind == PathStep::Kind::index) message << path[i].index;
                 else message << path[i].name;
             }
             message << " (" << inner << ")";
@@ -179,8 +177,7 @@ constexpr NetworkFacts<sizeof...(Layers)> inspect() {
     facts.parameters = checker.parameters;
     facts.macs = checker.macs;
     facts.activation_bytes = checker.activation_elements * bytes_per_value;
-    if (checker.failed())
-        for (std::size_t i = 0; i < checker.message.length; ++i) facts.error.chars[i] = checker.message.chars[i];
+    if (checker.failed()) facts.error = checker.message;
     return facts;
 }
 

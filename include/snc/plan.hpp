@@ -1,55 +1,53 @@
-// The inference plan: the graph's ops grouped into fused stages, and the packed weight layout.
+// The inference plan: the graph's ops grouped into fused stages, and where each stage's folded
+// weights sit in the one packed weight array.
 //
-// A stage is what one Halide Func computes and stores:
-//   conv   Conv (+ BatchNorm, folded into its weights) (+ residual Add) (+ activation)
-//   dense  Dense (+ BatchNorm, folded) (+ activation); reads a flattened image directly
-//   affine a BatchNorm with nothing to fold into: y = scale * x + shift (+ activation)
-//   pool   MaxPool or AvgPool;  mean  GlobalAvgPool;  flatten  a reshape (the Dense after it reads
-//          through it);  add  an Add with no conv to fuse into (+ activation);  activation  alone
+// A stage is what one Halide Func computes and stores. It starts with its main op and swallows, by
+// the ops' roles (layers/layer.hpp), what follows it:
+//   accumulate (conv, dense)  + the batch norm after it, folded into its weights
+//                             + a residual add + an activation
+//   normalize (a batch norm with nothing to fold into: y = scale * x + shift), merge (an add),
+//   reduce (pools, the global mean), activate   + an activation
+//   reshape (flatten)         alone: a view, computed by whoever reads it
 // An op is fused into the stage before it only when nothing else reads that stage's value, so a
-// fused intermediate never needs a buffer.
+// fused intermediate never needs a buffer. Ops that are the identity at inference (dropout) are
+// dropped before grouping: their readers read their input.
 //
 // The packed weights are one float array: for each stage in order, its folded tensors, each
-// starting on a 64-byte boundary. Layouts put the output channel (or unit) innermost, so the CPU
-// schedule's vector loads of weights are contiguous:
-//   conv  weight [ky][kx][ci][co], bias [co]       dense  weight [f][u], bias [u]
-//   affine scale [c], shift [c]
-// Both the Halide lowering (which reads this layout) and the weights packer (which writes it)
-// derive it from this one function, so they cannot disagree.
+// starting on a 64-byte boundary, each in the layout the target asks for (layout.hpp):
+//   accumulate  weight (the conv's or dense's, batch norm folded in), bias (one per output)
+//   normalize   scale, shift (one per channel or feature)
 #pragma once
 
 #include <cctype>
 #include <string>
 #include <vector>
 
-#include <snc/graph.hpp>
+#include <snc/layout.hpp>
 
 namespace snc {
 
-enum class StageKind { conv, dense, affine, pool, mean, flatten, add, activation };
-enum class Activation { none, relu, sigmoid, tanh };
-
 struct Stage {
-    StageKind kind{};
-    std::string name;       // for Halide Funcs and messages: "layer1_0_conv2_bn2_add_relu"
-    std::vector<int> ops;   // the graph ops fused here, the main op first
-    int input = 0;          // the value read
-    int residual = -1;      // conv and add stages: the value added before the activation
-    int output = 0;         // the value produced: the last fused op's
-    Activation activation = Activation::none;
+    std::string name;      // for Halide Funcs and messages: "s3_conv_batch_norm_add_relu_layer1_0_conv2"
+    std::vector<int> ops;  // the graph ops fused here, the main op first
+    int input = 0;         // the value the main op reads
+    int residual = -1;     // the value a fused add adds
+    int output = 0;        // the value produced: the last fused op's
     Shape in, out;
-    OpSpec spec;            // the main op's hyper-parameters
-    Shape flatten_source;   // dense and affine stages on (N, F) features that are a flattened image
-    int batch_norm = -1;    // the op folded into conv/dense, or the op of an affine stage
-    std::int64_t weight_offset = -1, bias_offset = -1;  // affine: scale and shift
+    int batch_norm = -1;   // the op folded into an accumulate, or the op of a lone batch norm
+    std::int64_t weight_offset = -1, bias_offset = -1;  // normalize: scale and shift
     std::int64_t weight_elements = 0, bias_elements = 0;
+
+    int main_op() const { return ops.front(); }
 };
 
 struct Plan {
-    Graph graph;
+    Graph graph;  // without the ops that are the identity at inference
+    Packing packing{};
     std::vector<Stage> stages;
     std::int64_t packed_floats = 0;
 
+    const Op& op(int index) const { return graph.ops[std::size_t(index)]; }
+    const Op& main_op(const Stage& stage) const { return op(stage.main_op()); }
     // The stage that stores `value`, or -1 for the network's input.
     int stage_of(int value) const {
         for (std::size_t s = 0; s < stages.size(); ++s)
@@ -59,34 +57,7 @@ struct Plan {
     int output_stage() const { return stage_of(graph.output); }
 };
 
-namespace detail {
-
-inline Activation activation_of(OpKind kind) {
-    switch (kind) {
-        case OpKind::relu: return Activation::relu;
-        case OpKind::sigmoid: return Activation::sigmoid;
-        case OpKind::tanh: return Activation::tanh;
-        default: return Activation::none;
-    }
-}
-
-inline const char* op_kind_name(OpKind kind) {
-    switch (kind) {
-        case OpKind::conv: return "conv";
-        case OpKind::batch_norm: return "bn";
-        case OpKind::relu: return "relu";
-        case OpKind::sigmoid: return "sigmoid";
-        case OpKind::tanh: return "tanh";
-        case OpKind::max_pool: return "maxpool";
-        case OpKind::avg_pool: return "avgpool";
-        case OpKind::global_avg_pool: return "globalavgpool";
-        case OpKind::flatten: return "flatten";
-        case OpKind::dense: return "dense";
-        case OpKind::add: return "add";
-    }
-    return "";
-}
-
+// A C identifier made of any text: "layer1.0.conv1" -> "layer1_0_conv1".
 inline std::string identifier(const std::string& text) {
     std::string out;
     for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
@@ -95,16 +66,39 @@ inline std::string identifier(const std::string& text) {
 
 constexpr std::int64_t packed_alignment = 16;  // floats: 64 bytes, one cache line, one zmm load
 
-}  // namespace detail
+constexpr std::int64_t aligned(std::int64_t floats) {
+    return (floats + packed_alignment - 1) / packed_alignment * packed_alignment;
+}
 
-inline Plan plan_inference(const Graph& graph) {
-    Plan plan{.graph = graph};
+// The graph at inference: ops that are the identity there are gone, their readers read their input.
+inline Graph inference_graph(const Graph& graph) {
+    Graph out{.input = graph.input};
+    std::vector<int> value_of(graph.ops.size() + 1, 0);  // old value id -> new
+    for (std::size_t i = 0; i < graph.ops.size(); ++i) {
+        const Op& op = graph.ops[i];
+        if (op.spec.role == OpRole::identity) {
+            value_of[i + 1] = value_of[std::size_t(op.input)];
+            continue;
+        }
+        Op kept = op;
+        kept.input = value_of[std::size_t(op.input)];
+        if (op.shortcut >= 0) kept.shortcut = value_of[std::size_t(op.shortcut)];
+        out.ops.push_back(std::move(kept));
+        value_of[i + 1] = int(out.ops.size());
+    }
+    out.output = value_of[std::size_t(graph.output)];
+    return out;
+}
+
+inline Plan plan_inference(const Graph& network, Packing packing) {
+    Plan plan{.graph = inference_graph(network), .packing = packing};
+    const Graph& graph = plan.graph;
     const std::vector<int> readers = graph.readers();
     std::vector<bool> fused(graph.ops.size(), false);
 
     // The op that alone reads `value` (and is not the network's output), or -1.
     auto sole_reader = [&](int value) -> int {
-        if (readers[value] != 1 || value == graph.output) return -1;
+        if (readers[std::size_t(value)] != 1 || value == graph.output) return -1;
         for (std::size_t j = 0; j < graph.ops.size(); ++j)
             if (graph.ops[j].input == value || graph.ops[j].shortcut == value) return fused[j] ? -1 : int(j);
         return -1;
@@ -113,107 +107,74 @@ inline Plan plan_inference(const Graph& graph) {
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
         if (fused[i]) continue;
         const Op& op = graph.ops[i];
-        Stage stage{.ops = {int(i)}, .input = op.input, .output = int(i) + 1, .in = op.in, .out = op.out,
-                    .spec = op.spec, .flatten_source = op.flatten_source};
+        Stage stage{.ops = {int(i)}, .input = op.input, .output = int(i) + 1, .in = op.in, .out = op.out};
+        auto next_with_role = [&](OpRole role) -> int {
+            int j = sole_reader(stage.output);
+            return j >= 0 && graph.ops[std::size_t(j)].spec.role == role ? j : -1;
+        };
         auto absorb = [&](int j) {
             fused[std::size_t(j)] = true;
             stage.ops.push_back(j);
             stage.output = j + 1;
             stage.out = graph.ops[std::size_t(j)].out;
         };
-        auto next_of_kind = [&](std::initializer_list<OpKind> kinds) -> int {
-            int j = sole_reader(stage.output);
-            if (j < 0) return -1;
-            for (OpKind kind : kinds)
-                if (graph.ops[std::size_t(j)].spec.kind == kind) return j;
-            return -1;
-        };
-        auto try_activation = [&] {
-            if (int j = next_of_kind({OpKind::relu, OpKind::sigmoid, OpKind::tanh}); j >= 0) {
-                stage.activation = detail::activation_of(graph.ops[std::size_t(j)].spec.kind);
+        if (op.spec.role == OpRole::accumulate) {
+            if (int j = next_with_role(OpRole::normalize); j >= 0) {
+                stage.batch_norm = j;
                 absorb(j);
             }
-        };
-
-        switch (op.spec.kind) {
-            case OpKind::conv:
-            case OpKind::dense:
-                stage.kind = op.spec.kind == OpKind::conv ? StageKind::conv : StageKind::dense;
-                if (int j = next_of_kind({OpKind::batch_norm}); j >= 0) {
-                    stage.batch_norm = j;
-                    absorb(j);
-                }
-                if (int j = next_of_kind({OpKind::add}); j >= 0 && stage.kind == StageKind::conv) {
-                    const Op& add = graph.ops[std::size_t(j)];
-                    stage.residual = add.input == stage.output ? add.shortcut : add.input;
-                    absorb(j);
-                }
-                try_activation();
-                break;
-            case OpKind::batch_norm:
-                stage.kind = StageKind::affine;
-                stage.batch_norm = int(i);
-                try_activation();
-                break;
-            case OpKind::add:
-                stage.kind = StageKind::add;
-                stage.residual = op.shortcut;
-                try_activation();
-                break;
-            case OpKind::relu:
-            case OpKind::sigmoid:
-            case OpKind::tanh:
-                stage.kind = StageKind::activation;
-                stage.activation = detail::activation_of(op.spec.kind);
-                break;
-            case OpKind::max_pool:
-            case OpKind::avg_pool: stage.kind = StageKind::pool; break;
-            case OpKind::global_avg_pool: stage.kind = StageKind::mean; break;
-            case OpKind::flatten: stage.kind = StageKind::flatten; break;
+            if (int j = next_with_role(OpRole::merge); j >= 0) {
+                const Op& add = graph.ops[std::size_t(j)];
+                stage.residual = add.input == stage.output ? add.shortcut : add.input;
+                absorb(j);
+            }
         }
-        // "s3_conv_bn_add_relu_layer1_0_conv2": what is fused, then where it comes from.
+        if (op.spec.role == OpRole::normalize) stage.batch_norm = int(i);
+        if (op.spec.role == OpRole::merge) stage.residual = op.shortcut;
+        if (op.spec.role != OpRole::reshape)
+            if (int j = next_with_role(OpRole::activate); j >= 0) absorb(j);
+
+        // "conv_batch_norm_add_relu_layer1_0_conv2": what is fused, then where it comes from.
         std::string kinds;
-        for (int j : stage.ops) kinds += std::string(kinds.empty() ? "" : "_") + detail::op_kind_name(graph.ops[std::size_t(j)].spec.kind);
-        stage.name = kinds + (op.name.empty() ? "" : "_" + detail::identifier(op.name));
+        for (int j : stage.ops) kinds += (kinds.empty() ? "" : "_") + std::string(op_kind_name(graph.ops[std::size_t(j)].spec.kind));
+        stage.name = kinds + (op.name.empty() ? "" : "_" + identifier(op.name));
         plan.stages.push_back(std::move(stage));
     }
 
     // Stages in an order where each comes after the stages it reads (a block's body may add a
     // shortcut computed after it in the graph's order), stable otherwise; then numbered.
-    std::vector<Stage> ordered;
+    std::vector<Stage> ordered_stages;
     std::vector<bool> placed(plan.stages.size(), false);
     std::vector<bool> ready(graph.ops.size() + 1, false);
     ready[0] = true;
-    while (ordered.size() < plan.stages.size()) {
+    while (ordered_stages.size() < plan.stages.size()) {
         for (std::size_t s = 0; s < plan.stages.size(); ++s) {
             const Stage& stage = plan.stages[s];
             if (placed[s] || !ready[std::size_t(stage.input)] || (stage.residual >= 0 && !ready[std::size_t(stage.residual)]))
                 continue;
             placed[s] = true;
             ready[std::size_t(stage.output)] = true;
-            ordered.push_back(stage);
-            ordered.back().name = "s" + std::to_string(ordered.size() - 1) + "_" + stage.name;
+            ordered_stages.push_back(stage);
+            ordered_stages.back().name = "s" + std::to_string(ordered_stages.size() - 1) + "_" + stage.name;
             break;
         }
     }
-    plan.stages = std::move(ordered);
+    plan.stages = std::move(ordered_stages);
 
-    // The packed layout, stage by stage.
+    // The packed array, stage by stage.
     std::int64_t offset = 0;
     auto place = [&](std::int64_t elements) {
         std::int64_t at = offset;
-        offset += (elements + detail::packed_alignment - 1) / detail::packed_alignment * detail::packed_alignment;
+        offset += aligned(elements);
         return at;
     };
     for (Stage& stage : plan.stages) {
-        if (stage.kind == StageKind::conv) {
-            stage.weight_elements = stage.spec.units * stage.in.c() * stage.spec.window.kernel * stage.spec.window.kernel;
-            stage.bias_elements = stage.spec.units;
-        } else if (stage.kind == StageKind::dense) {
-            stage.weight_elements = stage.spec.units * stage.in.features();
-            stage.bias_elements = stage.spec.units;
-        } else if (stage.kind == StageKind::affine) {
-            stage.weight_elements = stage.bias_elements = stage.in.c();
+        const Op& main = plan.main_op(stage);
+        if (main.spec.role == OpRole::accumulate) {
+            stage.weight_elements = main.tensors.items[0].elements();
+            stage.bias_elements = main.spec.units;
+        } else if (main.spec.role == OpRole::normalize) {
+            stage.weight_elements = stage.bias_elements = main.in.c();
         } else {
             continue;
         }
@@ -225,8 +186,8 @@ inline Plan plan_inference(const Graph& graph) {
 }
 
 template <NetworkType Net>
-Plan plan_inference() {
-    return plan_inference(build_graph<Net>());
+Plan plan_inference(Packing packing) {
+    return plan_inference(build_graph<Net>(), packing);
 }
 
 }  // namespace snc

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <ostream>
 
-#include <snc/detail/text.hpp>
+#include <snc/fixed_string.hpp>
 
 namespace snc {
 
@@ -43,7 +43,7 @@ struct Shape {
 
 // "(4, 6, 6, 3)": the notation of the course's layer_summary, used by summaries and diagnostics alike.
 template <std::size_t Capacity>
-constexpr detail::basic_text<Capacity>& operator<<(detail::basic_text<Capacity>& out, const Shape& shape) {
+constexpr fixed_string<Capacity>& operator<<(fixed_string<Capacity>& out, const Shape& shape) {
     out.append("(");
     for (int axis = 0; axis < shape.rank; ++axis) {
         if (axis) out.append(", ");
@@ -53,7 +53,7 @@ constexpr detail::basic_text<Capacity>& operator<<(detail::basic_text<Capacity>&
 }
 
 inline std::ostream& operator<<(std::ostream& os, const Shape& shape) {
-    detail::basic_text<96> text;
+    fixed_string<96> text;
     text << shape;
     return os << text.view();
 }

@@ -1,5 +1,6 @@
 // snc: networks as C++ types, every shape checked while the program compiles.
-// This header needs only Boost (Hana); the Halide lowering lives in <snc/lower.hpp>.
+// This header needs only Boost (Hana). Compiling a network is snc_add_model's business (CMake),
+// through the Halide lowering in <snc/halide/lower.hpp>.
 #pragma once
 
 #include <snc/shape.hpp>

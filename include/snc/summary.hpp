@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <ostream>
 #include <string>
-#include <utility>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/range.hpp>
 
 #include <snc/graph.hpp>
 
@@ -32,7 +34,7 @@ inline std::string thousands(std::int64_t value) {
 }
 
 inline std::string shape_text(Shape shape) {
-    basic_text<96> text;
+    fixed_string<96> text;
     text << shape;
     return std::string(text.view());
 }
@@ -50,21 +52,19 @@ inline void summary_row(std::ostream& os, const std::string& index, const std::s
     os << line;
 }
 
-template <class Net, std::size_t... I>
-void summary_elements(std::ostream& os, Summary depth, const Graph* graph, std::index_sequence<I...>) {
-    auto element_row = [&]<std::size_t Index>(std::integral_constant<std::size_t, Index>) {
-        using Element = typename Net::template element<Index>;
-        summary_row(os, std::to_string(Index), std::string(display_name<Element>().view()),
-                    shape_text(Net::facts.element_shapes[Index]), thousands(Net::facts.element_parameters[Index]),
-                    thousands(Net::facts.element_macs[Index]));
-        if (depth != Summary::every_layer || !graph) return;
-        for (const Op& op : graph->ops) {
-            if (op.element != std::int64_t(Index) || is_leaf_element<Element>()) continue;
-            summary_row(os, "", "  " + op.name + " " + op.type, shape_text(op.out),
-                        thousands(op.tensors.trainable_elements()), "");
+template <class Net>
+void summary_elements(std::ostream& os, Summary depth, const Graph& graph) {
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<Net::size>), [&](auto index) {
+        constexpr std::size_t I = decltype(index)::value;
+        using Element = typename Net::template element<I>;
+        summary_row(os, std::to_string(I), std::string(display_name<Element>().view()), shape_text(Net::facts.element_shapes[I]),
+                    thousands(Net::facts.element_parameters[I]), thousands(Net::facts.element_macs[I]));
+        if (depth != Summary::every_layer || is_leaf_element<Element>()) return;
+        for (const Op& op : graph.ops) {
+            if (op.element != std::int64_t(I)) continue;
+            summary_row(os, "", "  " + op.name + " " + op.type, shape_text(op.out), thousands(op.tensors.trainable_elements()), "");
         }
-    };
-    (element_row(std::integral_constant<std::size_t, I>{}), ...);
+    });
 }
 
 }  // namespace detail
@@ -77,7 +77,7 @@ void summary(std::ostream& os, Summary depth = Summary::top_level) {
     os << type_name<Net>.view() << "\n";
     summary_row(os, "#", "layer", "output shape", "parameters", "MACs");
     summary_row(os, "", "Input", shape_text(Net::input_shape), "", "");
-    summary_elements<Net>(os, depth, &graph, std::make_index_sequence<Net::size>{});
+    summary_elements<Net>(os, depth, graph);
     summary_row(os, "", "total", shape_text(Net::output_shape), thousands(parameter_count<Net>),
                 thousands(mac_count<Net>));
     os << "parameters: " << thousands(parameter_count<Net>) << " (" << thousands(parameter_count<Net> * 4 / 1024)
@@ -88,11 +88,11 @@ void summary(std::ostream& os, Summary depth = Summary::top_level) {
 // The course's layer_summary: one line per top-level element, "Stem output shape: (1, 24, 24, 64)".
 template <NetworkType Net>
 void layer_summary(std::ostream& os) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((os << detail::display_name<typename Net::template element<I>>().view() << " output shape: "
-             << Net::facts.element_shapes[I] << "\n"),
-         ...);
-    }(std::make_index_sequence<Net::size>{});
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<Net::size>), [&](auto index) {
+        constexpr std::size_t I = decltype(index)::value;
+        os << display_name<typename Net::template element<I>>().view() << " output shape: "
+           << Net::facts.element_shapes[I] << "\n";
+    });
 }
 
 }  // namespace snc

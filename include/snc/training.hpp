@@ -1,12 +1,13 @@
-// The training state of a network: its trainable tensors packed in snc's layouts (weights.hpp),
-// and its batch-norm running statistics, each buffer one float array as the training pipeline
-// reads and writes it. Conversions to and from PyTorch's state_dict keep PyTorch's names and
-// layouts at the edges (--init and --save of the trainers).
+// The training state of a network: its trainable tensors packed in snc's layouts (layout.hpp, as
+// the target asks), and its batch-norm running statistics, each buffer one float array as the
+// training pipeline reads and writes it. Conversions to and from PyTorch's state_dict keep
+// PyTorch's names and layouts at the edges (--init and --save of the trainers).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include <snc/layers/norm.hpp>
 #include <snc/weights.hpp>
 
 namespace snc {
@@ -20,6 +21,7 @@ struct TrainingTensor {
 
 struct TrainingLayout {
     Graph graph;
+    Packing packing{};
     std::vector<TrainingTensor> parameters;  // trainable: weights, biases, gamma, beta
     std::vector<TrainingTensor> statistics;  // BatchNorm's running_mean and running_var
     std::int64_t parameter_floats = 0, statistic_floats = 0;
@@ -35,22 +37,22 @@ private:
     }
 };
 
-inline TrainingLayout training_layout(const Graph& graph) {
-    TrainingLayout layout{.graph = graph};
+inline TrainingLayout training_layout(const Graph& graph, Packing packing) {
+    TrainingLayout layout{.graph = graph, .packing = packing};
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
         const Op& op = graph.ops[i];
         for (int slot = 0; slot < op.tensors.size; ++slot) {
             const TensorSpec& spec = op.tensors.items[slot];
-            std::int64_t& floats = spec.trainable ? layout.parameter_floats : layout.statistic_floats;
+            std::int64_t& floats = spec.trainable() ? layout.parameter_floats : layout.statistic_floats;
             TrainingTensor tensor{int(i), slot, op.tensor_name(spec), floats, spec.elements()};
-            floats += (spec.elements() + detail::packed_alignment - 1) / detail::packed_alignment * detail::packed_alignment;
-            (spec.trainable ? layout.parameters : layout.statistics).push_back(tensor);
+            floats += aligned(spec.elements());
+            (spec.trainable() ? layout.parameters : layout.statistics).push_back(tensor);
         }
     }
     // A network without BatchNorm still has a (dummy) statistics buffer: a Halide pipeline does not
     // compute an output of extent zero, nor, with it, its other outputs.
-    if (layout.statistic_floats == 0) layout.statistic_floats = detail::packed_alignment;
-    if (layout.parameter_floats == 0) layout.parameter_floats = detail::packed_alignment;
+    if (layout.statistic_floats == 0) layout.statistic_floats = packed_alignment;
+    if (layout.parameter_floats == 0) layout.parameter_floats = packed_alignment;
     return layout;
 }
 
@@ -118,10 +120,10 @@ inline TrainingState pack_training_state(const TrainingLayout& layout, const Sta
                         std::vector<float>(std::size_t(layout.statistic_floats), 0.0f)};
     auto pack = [&](const std::vector<TrainingTensor>& list, std::vector<float>& out) {
         for (const TrainingTensor& tensor : list) {
-            const Op& op = layout.graph.ops[std::size_t(tensor.op)];
-            const Tensor& from = tensors.at(tensor.name);
-            for (std::int64_t k = 0; k < tensor.elements; ++k)
-                out[std::size_t(tensor.offset + k)] = from.data[std::size_t(detail::torch_index(op, tensor.slot, k))];
+            const std::vector<float>& from = tensors.at(tensor.name).data;
+            float* to = out.data() + tensor.offset;
+            for_each_element(tensor_layout(layout.graph.ops[std::size_t(tensor.op)], tensor.slot, layout.packing),
+                             [&](std::int64_t packed, std::int64_t source) { to[packed] = from[std::size_t(source)]; });
         }
     };
     pack(layout.parameters, state.parameters);
@@ -136,8 +138,9 @@ inline StateDict unpack_training_state(const TrainingLayout& layout, const Train
             const Op& op = layout.graph.ops[std::size_t(tensor.op)];
             const TensorSpec& spec = op.tensors.items[tensor.slot];
             Tensor& to = tensors[tensor.name] = Tensor(std::vector<std::int64_t>(spec.dims, spec.dims + spec.rank));
-            for (std::int64_t k = 0; k < tensor.elements; ++k)
-                to.data[std::size_t(detail::torch_index(op, tensor.slot, k))] = in[std::size_t(tensor.offset + k)];
+            const float* from = in.data() + tensor.offset;
+            for_each_element(tensor_layout(op, tensor.slot, layout.packing),
+                             [&](std::int64_t packed, std::int64_t source) { to.data[std::size_t(source)] = from[packed]; });
         }
     };
     unpack(layout.parameters, state.parameters);

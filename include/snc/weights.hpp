@@ -4,8 +4,7 @@
 // Inference folds each BatchNorm into the conv or dense before it, with the population statistics:
 //   s = gamma / sqrt(running_var + eps),  W' = W * s (per output channel),  b' = (b - running_mean) * s + beta
 // A BatchNorm with nothing to fold into becomes scale = s, shift = beta - running_mean * s.
-// PyTorch flattens (C, H, W) where snc flattens (H, W, C): per-feature tensors that follow a
-// Flatten (a Dense weight's input axis, BatchNorm1d's vectors) are permuted while packing.
+// Tensors are read and written through their layouts (layout.hpp), PyTorch's and snc's.
 #pragma once
 
 #include <cmath>
@@ -61,88 +60,56 @@ inline void check_state_dict(const Graph& graph, const StateDict& tensors, const
     throw Error(message);
 }
 
-namespace detail {
-// PyTorch's feature index for snc's feature f of a flattened (H, W, C) image.
-inline std::int64_t torch_feature(std::int64_t f, const Shape& image) {
-    if (image.rank != 4) return f;
-    std::int64_t c = f % image.c(), x = (f / image.c()) % image.w(), y = f / (image.c() * image.w());
-    return (c * image.h() + y) * image.w() + x;
-}
-
-// snc's layouts put the output channel (or unit) innermost, so vector loads over channels are
-// contiguous:
-//   conv weight  [ky][kx][ci][co]   (PyTorch: [co][ci][ky][kx])
-//   dense weight [f][u]             (PyTorch: [u][f], f in its (C, H, W) order after a Flatten)
-//   vectors      [c]                (BatchNorm1d after a Flatten: PyTorch's (C, H, W) order)
-// torch_index gives, for element k of tensor `slot` of `op` in snc's layout, its index in PyTorch's.
-inline std::int64_t torch_index(const Op& op, int slot, std::int64_t k) {
-    const TensorSpec& spec = op.tensors.items[slot];
-    if (op.spec.kind == OpKind::conv && slot == 0) {
-        std::int64_t co_count = spec.dims[0], ci_count = spec.dims[1], kernel = spec.dims[2];
-        std::int64_t co = k % co_count, ci = (k / co_count) % ci_count, kx = (k / (co_count * ci_count)) % kernel,
-                     ky = k / (co_count * ci_count * kernel);
-        return ((co * ci_count + ci) * kernel + ky) * kernel + kx;
-    }
-    if (op.spec.kind == OpKind::dense && slot == 0) {
-        std::int64_t units = spec.dims[0], features = spec.dims[1];
-        return (k % units) * features + torch_feature(k / units, op.flatten_source);
-    }
-    if (op.spec.kind == OpKind::batch_norm) return torch_feature(k, op.flatten_source);
-    return k;
-}
-
-struct Folding {  // the per-channel affine map of a folded (or lone) BatchNorm
+// The per-channel affine map of a batch norm with its running statistics, in PyTorch's order of
+// its channels (or features).
+struct BatchNormFolding {
     std::vector<double> scale, shift;
 };
 
-inline Folding batch_norm_folding(const Op& bn, const StateDict& tensors) {
-    const Tensor& gamma = tensors.at(bn.tensor_name(bn.tensors.items[0]));
-    const Tensor& beta = tensors.at(bn.tensor_name(bn.tensors.items[1]));
-    const Tensor& mean = tensors.at(bn.tensor_name(bn.tensors.items[2]));
-    const Tensor& var = tensors.at(bn.tensor_name(bn.tensors.items[3]));
-    std::int64_t channels = bn.in.c();
-    Folding folding{std::vector<double>(std::size_t(channels)), std::vector<double>(std::size_t(channels))};
-    for (std::int64_t c = 0; c < channels; ++c) {
-        std::int64_t t = torch_feature(c, bn.flatten_source);
-        double s = gamma.data[std::size_t(t)] / std::sqrt(double(var.data[std::size_t(t)]) + double(bn.spec.epsilon));
-        folding.scale[std::size_t(c)] = s;
-        folding.shift[std::size_t(c)] = beta.data[std::size_t(t)] - mean.data[std::size_t(t)] * s;
+inline BatchNormFolding batch_norm_folding(const Op& bn, const StateDict& tensors) {
+    auto vector = [&](int slot) -> const std::vector<float>& { return tensors.at(bn.tensor_name(bn.tensors.items[slot])).data; };
+    const std::vector<float>&gamma = vector(0), &beta = vector(1), &mean = vector(2), &var = vector(3);
+    BatchNormFolding folding{std::vector<double>(gamma.size()), std::vector<double>(gamma.size())};
+    for (std::size_t c = 0; c < gamma.size(); ++c) {
+        double s = gamma[c] / std::sqrt(double(var[c]) + double(bn.spec.epsilon));
+        folding.scale[c] = s;
+        folding.shift[c] = beta[c] - mean[c] * s;
     }
     return folding;
 }
-}  // namespace detail
 
-// The packed, folded weights of `plan` (see plan.hpp for the layout).
+// The packed, folded weights of `plan` (see plan.hpp for what is packed, layout.hpp for how).
 inline std::vector<float> pack_inference_weights(const Plan& plan, const StateDict& tensors, const std::string& source,
                                                  const std::vector<std::string>& ignored = {}) {
     check_state_dict(plan.graph, tensors, source, ignored);
     std::vector<float> packed(std::size_t(plan.packed_floats), 0.0f);
     for (const Stage& stage : plan.stages) {
         if (stage.weight_offset < 0) continue;
-        const Op& main = plan.graph.ops[std::size_t(stage.ops[0])];
+        const Op& main = plan.main_op(stage);
         float* weight = packed.data() + stage.weight_offset;
         float* bias = packed.data() + stage.bias_offset;
-        if (stage.kind == StageKind::affine) {
-            detail::Folding folding = detail::batch_norm_folding(main, tensors);
-            for (std::size_t c = 0; c < folding.scale.size(); ++c) {
-                weight[c] = float(folding.scale[c]);
-                bias[c] = float(folding.shift[c]);
-            }
+        if (main.spec.role == OpRole::normalize) {
+            BatchNormFolding folding = batch_norm_folding(main, tensors);
+            for_each_element(tensor_layout(main, 0, plan.packing), [&](std::int64_t to, std::int64_t from) {
+                weight[to] = float(folding.scale[std::size_t(from)]);
+                bias[to] = float(folding.shift[std::size_t(from)]);
+            });
             continue;
         }
-        std::int64_t units = stage.spec.units;
-        detail::Folding folding{std::vector<double>(std::size_t(units), 1.0), std::vector<double>(std::size_t(units), 0.0)};
-        if (stage.batch_norm >= 0)
-            folding = detail::batch_norm_folding(plan.graph.ops[std::size_t(stage.batch_norm)], tensors);
-        const Tensor& w = tensors.at(main.tensor_name(main.tensors.items[0]));
-        const Tensor* b = main.spec.bias ? &tensors.at(main.tensor_name(main.tensors.items[1])) : nullptr;
+        const std::int64_t units = main.spec.units;
+        BatchNormFolding folding{std::vector<double>(std::size_t(units), 1.0), std::vector<double>(std::size_t(units), 0.0)};
+        if (stage.batch_norm >= 0) folding = batch_norm_folding(plan.op(stage.batch_norm), tensors);
+        const std::vector<float>& w = tensors.at(main.tensor_name(main.tensors.items[0])).data;
+        const std::vector<float>* b = main.spec.bias ? &tensors.at(main.tensor_name(main.tensors.items[1])).data : nullptr;
         for (std::int64_t u = 0; u < units; ++u) {
             double s = folding.scale[std::size_t(u)];
-            bias[u] = float(((b ? b->data[std::size_t(u)] : 0.0) * s) + folding.shift[std::size_t(u)]);
+            bias[u] = float(((b ? (*b)[std::size_t(u)] : 0.0) * s) + folding.shift[std::size_t(u)]);
         }
-        const std::int64_t count = stage.weight_elements;
-        for (std::int64_t k = 0; k < count; ++k)  // output channel or unit innermost in snc's layouts
-            weight[k] = float(w.data[std::size_t(detail::torch_index(main, 0, k))] * folding.scale[std::size_t(k % units)]);
+        // The output channel (unit) is the weight's first mode in PyTorch's row-major order.
+        const std::int64_t per_output = main.tensors.items[0].elements() / units;
+        for_each_element(tensor_layout(main, 0, plan.packing), [&](std::int64_t to, std::int64_t from) {
+            weight[to] = float(w[std::size_t(from)] * folding.scale[std::size_t(from / per_output)]);
+        });
     }
     return packed;
 }
@@ -159,17 +126,18 @@ inline StateDict initial_state_dict(const Graph& graph, std::uint64_t seed, Init
     for (const Op& op : graph.ops) {
         for (const TensorSpec& spec : op.tensors) {
             Tensor tensor(std::vector<std::int64_t>(spec.dims, spec.dims + spec.rank));
-            std::string name(spec.name);
-            if (op.spec.kind == OpKind::batch_norm) {
-                std::fill(tensor.begin(), tensor.end(), name == "weight" || name == "running_var" ? 1.0f : 0.0f);
-            } else {
+            if (spec.role == TensorRole::weight || spec.role == TensorRole::bias) {
                 const TensorSpec& weight = op.tensors.items[0];
-                std::int64_t fan_out = weight.dims[0], fan_in = weight.elements() / weight.dims[0];
-                double receptive = weight.rank == 4 ? double(weight.dims[2] * weight.dims[3]) : 1.0;
+                const std::int64_t fan_out = weight.dims[0], fan_in = weight.elements() / weight.dims[0];
+                const double receptive = weight.rank == 4 ? double(weight.dims[2] * weight.dims[3]) : 1.0;
                 double bound = 1.0 / std::sqrt(double(fan_in));
-                if (init == Init::xavier) bound = name == "weight" ? std::sqrt(6.0 / (fan_in + fan_out * receptive)) : 0.0;
+                if (init == Init::xavier)
+                    bound = spec.role == TensorRole::weight ? std::sqrt(6.0 / (double(fan_in) + double(fan_out) * receptive)) : 0.0;
                 std::uniform_real_distribution<double> uniform(-bound, bound);
                 for (float& v : tensor) v = bound > 0 ? float(uniform(random)) : 0.0f;
+            } else {
+                const bool one = spec.role == TensorRole::scale || spec.role == TensorRole::running_var;
+                std::fill(tensor.begin(), tensor.end(), one ? 1.0f : 0.0f);
             }
             tensors.emplace(op.tensor_name(spec), std::move(tensor));
         }

@@ -7,6 +7,7 @@
 
 #include <snc/io/safetensors.hpp>
 #include <snc/reference.hpp>
+#include <snc/weights.hpp>
 
 #include "tiny.hpp"
 #include "tiny_net.h"

@@ -8,8 +8,9 @@
 
 #include <snc/snc.hpp>
 
+#include <snc/halide/jit.hpp>
+
 #include "support.hpp"
-#include "train_jit.hpp"
 
 namespace {
 using namespace snc;
@@ -34,7 +35,7 @@ TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedCon
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
-        testing::JitTraining<double> jit(graph, budget);
+        halide::JitTraining<double> jit(graph, budget);
         const TrainingLayout& layout = jit.layout();
         INFO("segments of at most " << budget << " ops: " << jit.step().segments().size() << " segments");
         TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
@@ -48,7 +49,7 @@ TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedCon
         for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = std::int32_t(k * 7 % std::size_t(classes));
 
         auto loss_at = [&](std::vector<double>& p) {
-            return jit.step().run(jit, images.data(), labels.data(), p, velocity, statistics, {}, false).loss;
+            return jit.step().run(jit, images.data(), labels.data(), p, velocity, statistics, {}, 0, false).loss;
         };
         loss_at(parameters);
         const std::vector<double> gradients = jit.step().gradients();

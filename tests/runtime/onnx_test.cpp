@@ -13,9 +13,9 @@
 #include <snc/reference.hpp>
 #include <snc/snc.hpp>
 
-#include "jit.hpp"
+#include <snc/halide/jit.hpp>
+
 #include "support.hpp"
-#include "train_jit.hpp"
 
 namespace {
 using namespace snc;
@@ -80,7 +80,7 @@ Tensor reshaped(Tensor t, Shape shape) {
 // output, brought to snc's layout by `expected_layout`.
 template <class Net>
 void run_and_compare(const std::string& name, const Tensor& input, const StateDict& tensors, Tensor expected) {
-    testing::JitNetwork& network = testing::jit<Net>();
+    halide::JitNetwork& network = halide::jit<Net>();
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, name);
     Tensor got = network.run(reshaped(input, Net::input_shape), packed);
     expected = reshaped(std::move(expected), Net::output_shape);
@@ -146,10 +146,16 @@ void flatten(const std::string& name) {
     OnnxCase test = read_case(name);
     Shape image = Net::input_shape;
     Tensor expected = test.output;
+    const Layout snc_features = feature_layout(image, image.features());
+    const std::int64_t extents[] = {image.c(), image.h(), image.w()};
+    const Layout onnx_features = row_major(3, extents);
+    std::int64_t coordinates[3]{};
     for (std::int64_t n = 0; n < image.n(); ++n)
-        for (std::int64_t f = 0; f < image.features(); ++f)
+        for (std::int64_t f = 0; f < image.features(); ++f) {
+            snc_features.coordinates(f, coordinates);
             expected.data[std::size_t(n * image.features() + f)] =
-                test.output.data[std::size_t(n * image.features() + detail::torch_feature(f, image))];
+                test.output.data[std::size_t(n * image.features() + onnx_features.offset(coordinates))];
+        }
     run_and_compare<Net>(name, to_nhwc(test.inputs[0]), {}, expected);
 }
 
@@ -247,7 +253,7 @@ void batch_norm_training(const std::string& name) {
     const double onnx_momentum = 0.9, m = double(Net::input_shape.n() * Net::input_shape.h() * Net::input_shape.w());
 
     Graph graph = build_graph<Net>();
-    testing::JitTraining<float> jit(graph);
+    halide::JitTraining<float> jit(graph);
     const TrainingLayout& layout = jit.layout();
     StateDict tensors{{"0.weight", test.inputs[1]}, {"0.bias", test.inputs[2]}, {"0.running_mean", test.inputs[3]},
                       {"0.running_var", test.inputs[4]}};

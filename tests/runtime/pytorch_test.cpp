@@ -7,7 +7,8 @@
 #include <snc/nets/torchvision.hpp>
 #include <snc/reference.hpp>
 
-#include "jit.hpp"
+#include <snc/halide/jit.hpp>
+
 #include "support.hpp"
 
 namespace {
@@ -25,7 +26,7 @@ void check_against_pytorch(const std::string& name) {
     io::SafetensorsContents weights = io::read_safetensors(testing::fixture(name + ".safetensors"));
     Tensor input = io::read_npy(testing::fixture(name + "_input.npy"));
     Tensor expected = io::read_npy(testing::fixture(name + "_expected.npy"));
-    testing::JitNetwork& network = testing::jit<Net>();
+    halide::JitNetwork& network = halide::jit<Net>();
     std::vector<float> packed = pack_inference_weights(network.plan(), weights.tensors, name, weights.ignored);
 
     std::string report;

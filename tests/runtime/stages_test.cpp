@@ -4,7 +4,8 @@
 #include <snc/reference.hpp>
 #include <snc/snc.hpp>
 
-#include "jit.hpp"
+#include <snc/halide/jit.hpp>
+
 #include "support.hpp"
 
 namespace {
@@ -37,7 +38,7 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
                    ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly) {
-    testing::JitNetwork& network = testing::jit<Net>();
+    halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
     Tensor input = testing::random_tensor(dims_of(Net::input_shape), 5);
@@ -48,21 +49,39 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
     CHECK_MESSAGE(testing::agree(got, want, 1e-5, report), report);
 }
 
-TEST_CASE("the plan fuses batch norm, the residual add and the activation into the conv") {
-    Plan plan = plan_inference<ResidualConvAddRelu>();
-    REQUIRE(plan.stages.size() == 1);
-    CHECK(plan.stages[0].kind == StageKind::conv);
-    CHECK(plan.stages[0].residual == 0);
-    CHECK(plan.stages[0].activation == Activation::relu);
-    CHECK(plan.stages[0].ops.size() == 4);
+namespace {
+std::vector<OpKind> kinds_of(const Plan& plan, const Stage& stage) {
+    std::vector<OpKind> kinds;
+    for (int op : stage.ops) kinds.push_back(plan.op(op).spec.kind);
+    return kinds;
+}
+}  // namespace
 
-    Plan into_shortcut = plan_inference<ResidualIntoShortcutConv>();
+TEST_CASE("the plan fuses batch norm, the residual add and the activation into the conv") {
+    Plan plan = plan_inference<ResidualConvAddRelu>(Packing::output_innermost);
+    REQUIRE(plan.stages.size() == 1);
+    CHECK(kinds_of(plan, plan.stages[0]) == std::vector{OpKind::conv, OpKind::batch_norm, OpKind::add, OpKind::relu});
+    CHECK(plan.stages[0].residual == 0);
+    CHECK(plan.stages[0].batch_norm == 1);
+
+    Plan into_shortcut = plan_inference<ResidualIntoShortcutConv>(Packing::output_innermost);
     REQUIRE(into_shortcut.stages.size() == 2);  // the body's ReLU, then conv + BN + add + sigmoid
-    CHECK(into_shortcut.stages[1].kind == StageKind::conv);
+    CHECK(kinds_of(into_shortcut, into_shortcut.stages[1]) == std::vector{OpKind::conv, OpKind::batch_norm, OpKind::add, OpKind::sigmoid});
     CHECK(into_shortcut.stages[1].residual == into_shortcut.stages[0].output);
 
-    Plan lone_add = plan_inference<ResidualAddStage>();
+    Plan lone_add = plan_inference<ResidualAddStage>(Packing::output_innermost);
     REQUIRE(lone_add.stages.size() == 2);
-    CHECK(lone_add.stages[1].kind == StageKind::add);
-    CHECK(lone_add.stages[1].activation == Activation::tanh);
+    CHECK(kinds_of(lone_add, lone_add.stages[1]) == std::vector{OpKind::add, OpKind::tanh});
+}
+
+// The packing is the target's choice; every layout must compute the same network.
+TEST_CASE_TEMPLATE("weights packed input-channel innermost compute what the reference computes", Net, SameStridedConv,
+                   FlattenBatchNormDense, Features) {
+    halide::JitNetwork network(plan_inference<Net>(Packing::input_innermost));
+    StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
+    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 6);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
+                  report);
 }

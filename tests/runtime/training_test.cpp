@@ -7,8 +7,9 @@
 #include <snc/io/safetensors.hpp>
 #include <snc/nets/d2l.hpp>
 
+#include <snc/halide/jit.hpp>
+
 #include "support.hpp"
-#include "train_jit.hpp"
 
 namespace {
 using namespace snc;
@@ -32,10 +33,10 @@ void check_tensors(const TrainingLayout& layout, const std::vector<TrainingTenso
             for (float v : expected.data) tolerance = std::max(tolerance, relative * std::abs(v));
         }
         double worst = 0.0;
-        for (std::int64_t k = 0; k < tensor.elements; ++k) {
-            float ours = got[std::size_t(tensor.offset + k)];
-            worst = std::max(worst, double(std::abs(ours - expected.data[std::size_t(detail::torch_index(op, tensor.slot, k))])));
-        }
+        for_each_element(tensor_layout(op, tensor.slot, layout.packing), [&](std::int64_t packed, std::int64_t source) {
+            float ours = got[std::size_t(tensor.offset + packed)];
+            worst = std::max(worst, double(std::abs(ours - expected.data[std::size_t(source)])));
+        });
         CHECK_MESSAGE(worst <= tolerance, tensor.name << ": max |difference| " << worst << ", tolerance " << tolerance);
     }
 }
@@ -43,7 +44,7 @@ void check_tensors(const TrainingLayout& layout, const std::vector<TrainingTenso
 
 TEST_CASE("one training step of BNLeNet matches PyTorch's: weights, momentum, running statistics, loss") {
     using Net = nets::d2l::BNLeNet<128>;
-    testing::JitTraining<float> jit(build_graph<Net>());
+    halide::JitTraining<float> jit(build_graph<Net>());
     const TrainingLayout& layout = jit.layout();
     io::SafetensorsContents initial = io::read_safetensors(testing::fixture("bnlenet_step_initial.safetensors"));
     io::SafetensorsContents after = io::read_safetensors(testing::fixture("bnlenet_step_after.safetensors"));

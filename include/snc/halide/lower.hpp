@@ -1,5 +1,6 @@
-// Lowering: an inference plan (plan.hpp) to Halide Funcs. The algorithm only; where and how each
-// Func is computed is the schedule's business (schedule.hpp), as in Halide's apps.
+// Lowering: an inference plan (plan.hpp) to Halide Funcs. The algorithm only: each op's part lives
+// in its file under src/ops/, and where and how each Func is computed is the schedule's business
+// (schedule.hpp), as in Halide's apps.
 //
 // Layout: images are Funcs (c, x, y, n) over NHWC memory, C innermost; features are (c, n).
 // The weights are one packed 1-D Func in the plan's layout.
@@ -14,21 +15,51 @@
 
 namespace snc::halide {
 
-struct StageFuncs {
-    Halide::Func output;       // what the stage stores: act(accumulator + residual), or the pool, ...
-    Halide::Func accumulator;  // conv and dense: bias + the reduction, computed inside the output's tiles
-    Halide::Func padded;       // conv and pool with padding: the input with its zero (or -inf) border
+// The shapes of computation the schedules know how to place. The algorithm says which shape each
+// thing it builds has; the schedule chooses loops, tiles and storage for that shape and target.
+enum class Pattern : std::uint8_t {
+    convolution,  // output(c, x, y, n) = accumulator: a reduction over a window of (padded) input
+                  // channels, contiguous in NHWC: inference convs, training's forward convs and the
+                  // input gradients of convs (a transposed convolution)
+    tiles,        // output(a, b, ...) = accumulator, terms contiguous along a, reused along b:
+                  // dense layers, their gradients
+    rowwise,      // element-wise or small windows: pools, the mean, lone affine maps, adds
+    view,         // a reshape of its input: computed by whoever reads it
+};
+
+// A convolution-shaped computation: output(c, x, y, n) = accumulator, whose reduction runs over
+// (input channel, kernel column, kernel row) of `padded` (or the input itself); in.c() is the
+// reduction's channel count.
+struct ConvFuncs {
+    Halide::Func output, accumulator, padded;
     Halide::RDom reduction;
+    Shape in, out;
+    Halide::Var c, x, y, n;
+};
+
+// A register-tiled reduction: output(a, b, ...) = accumulator, a and b its first two arguments,
+// the terms contiguous along a and reused along b; extents of every argument of output.
+struct TileFuncs {
+    Halide::Func output, accumulator;
+    std::vector<int> extents;
+};
+
+struct StageFuncs {
+    Pattern pattern = Pattern::rowwise;
+    Halide::Func output;       // what the stage stores
+    Halide::Func accumulator;  // convolution, tiles: the reduction, computed inside the output's tiles
+    Halide::Func padded;       // windows with padding: the input with its zero (or -inf) border
+    Halide::RDom reduction;    // convolution: (input channel, kernel column, kernel row)
 };
 
 struct Lowered {
     const Plan* plan = nullptr;
     std::vector<StageFuncs> stages;
-    Halide::Func output;  // the last stage: the network's result
+    Halide::Func input, weights;  // the network's input, the packed weights
+    Halide::Func output;          // the last stage: the network's result
     Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     // The Func holding `value`: the input, or the output of the stage that stores it.
-    Halide::Func input;
     Halide::Func value(int v) const { return v == 0 ? input : stages[std::size_t(plan->stage_of(v))].output; }
     std::vector<Halide::Var> vars(const Shape& shape) const {
         return shape.is_image() ? std::vector<Halide::Var>{c, x, y, n} : std::vector<Halide::Var>{c, n};

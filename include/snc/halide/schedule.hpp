@@ -1,40 +1,19 @@
-// Schedules for a lowered network: where each stage's Funcs are computed and how their loops run.
-// CPU here; the GPU schedule sits beside it when it comes. The choice per stage follows measurements
-// recorded in src/schedule_cpu.cpp.
+// Schedules: where each Func of a lowered network is computed and how its loops run, per target.
+// One entry for inference and one for a training segment, called by the generators, the training
+// compiler and the JIT engines alike; each branches once on the target, as Halide's apps do. The
+// CPU schedules are src/schedule/cpu.cpp (inference, and the conv and tile building blocks) and
+// src/schedule/cpu_training.cpp, with the measurements behind their choices.
 #pragma once
 
 #include <snc/halide/lower.hpp>
+#include <snc/halide/train.hpp>
 
 namespace snc::halide {
 
-enum class Schedule {
-    hand,           // snc's own: register-blocked tiles, vectorized, parallel rows
-    mullapudi2016,  // Halide's bundled autoschedulers, for comparison (bench/)
-    adams2019,
-};
+// How `target` wants weights packed (layout.hpp): the plan and the training layout take it.
+Packing packing_for(const Halide::Target& target);
 
-void schedule_cpu(Lowered& lowered, const Halide::Target& target);
-
-// A convolution-shaped computation: output(c, x, y, n) = accumulator, a reduction (r.x innermost,
-// contiguous in NHWC; r.y, r.z the window) over `padded` (or the input itself). Inference convs,
-// and in training the forward convs and the input gradients of convs (a transposed convolution),
-// share this schedule.
-struct ConvFuncs {
-    Halide::Func output, accumulator, padded;
-    Halide::RDom reduction;
-    Shape in, out;  // in.c() is the reduction's channel count
-    Halide::Var c, x, y, n;
-};
-void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);
-
-// A register-tiled reduction: output(a, b, ...) = accumulator, whose terms are contiguous along a
-// (vectorized) and reused along b (unrolled). Dense layers (a: units, b: images), and in training
-// their input gradients and every weight gradient (a: output channels, b: input channels).
-struct TileFuncs {
-    Halide::Func output, accumulator;
-    Halide::Var a, b;
-    int a_extent = 0, b_extent = 0;
-};
-void schedule_tiles_cpu(TileFuncs tiles, const Halide::Target& target);  // Funcs are handles: a copy schedules them
+void schedule(Lowered& lowered, const Halide::Target& target);
+void schedule(Training& training, const Halide::Target& target);
 
 }  // namespace snc::halide

@@ -9,7 +9,7 @@ namespace detail {
 template <OpKind Kind>
 struct elementwise : stateless_layer {
     static constexpr bool check(Shape, Complaint&) { return true; }
-    static constexpr OpSpec spec(Shape) { return {.kind = Kind}; }
+    static constexpr OpSpec spec(Shape) { return {.kind = Kind, .role = OpRole::activate}; }
     static constexpr Shape output(Shape in) { return in; }
 };
 }  // namespace detail

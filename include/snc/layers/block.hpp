@@ -10,37 +10,31 @@
 //   attribute names of a PyTorch module. Named<"", Layer> adds no name of its own.
 //
 // Parameter names follow PyTorch's state_dict: a Seq names its children by index ("3.weight"), a
-// Residual names its branches "body" and "shortcut" unless they are Named.
+// Residual names its branches "body" and "shortcut" unless they are Named. A Named name may be a
+// number too: Named<"1", ...> keeps an nn.Sequential's index where snc has no layer of its own for
+// the module before it (a padding folded into the conv after it, say).
 #pragma once
 
 #include <boost/hana/for_each.hpp>
+#include <boost/hana/prepend.hpp>
+#include <boost/hana/replicate.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
+#include <boost/hana/unpack.hpp>
 
 #include <snc/layers/layer.hpp>
 
 namespace snc {
 
-namespace detail {
-// A string literal as a template argument: Named<"conv1", ...>.
-template <std::size_t N>
-struct fixed_name {
-    char chars[N]{};
-    constexpr fixed_name(const char (&text)[N]) {
-        for (std::size_t i = 0; i < N; ++i) chars[i] = text[i];
-    }
-    constexpr std::string_view view() const { return {chars, N - 1}; }
-};
-
-// One step of a layer's path inside its network: a Seq index or a name.
-struct Segment {
+// One step of a layer's path inside its network: a Seq index or a name. The steps joined by dots
+// are the layer's PyTorch module name ("layer1.0.conv1").
+struct PathStep {
     enum class Kind : std::uint8_t { index, name, none } kind = Kind::none;
     std::int64_t index = 0;
     std::string_view name;
 };
-}  // namespace detail
 
-template <detail::fixed_name Name, class Layer>
+template <fixed_string Name, class Layer>
 struct Named {
     using layer = Layer;
     static constexpr std::string_view name = Name.view();
@@ -54,15 +48,15 @@ struct Named {
 namespace detail {
 template <class L>
 struct is_named : std::false_type {};
-template <fixed_name Name, class L>
+template <fixed_string Name, class L>
 struct is_named<Named<Name, L>> : std::true_type {};
 
-// The segment a child adds to the path: its Named name, else what its parent calls it.
+// The step a child adds to the path: its Named name, else what its parent calls it.
 template <class L>
-constexpr Segment segment_of(Segment fallback) {
+constexpr PathStep step_of(PathStep fallback) {
     if constexpr (is_named<L>::value) {
         if (L::name.empty()) return {};
-        return {Segment::Kind::name, 0, L::name};
+        return {PathStep::Kind::name, 0, L::name};
     } else {
         return fallback;
     }
@@ -71,17 +65,17 @@ constexpr Segment segment_of(Segment fallback) {
 template <class L>
 concept CompositeLayer = requires { requires bool(L::composite); };
 
-// Routes a visitor into one layer, under the path segment the parent gives it.
+// Routes a visitor into one layer, under the path step the parent gives it.
 template <class L, class Visitor, class Value>
-constexpr Value walk_layer(Visitor& visitor, Value in, Segment segment) {
+constexpr Value walk_layer(Visitor& visitor, Value in, PathStep step) {
     static_assert(LeafLayer<L> || CompositeLayer<L>, "snc: this type is not a layer of snc");
-    visitor.enter(segment);
+    visitor.enter(step);
     Value out;
     if constexpr (LeafLayer<L>)
         out = visitor.template leaf<L>(in);
     else
         out = L::walk(visitor, in);
-    visitor.leave(segment);
+    visitor.leave(step);
     return out;
 }
 
@@ -102,7 +96,7 @@ constexpr Value walk_sequence(Visitor& visitor, Value in, Hooks& hooks) {
         using L = typename decltype(layer)::type;
         if (!visitor.failed()) {
             hooks.template before<L>(index);
-            x = walk_layer<L>(visitor, x, segment_of<L>({Segment::Kind::index, index, {}}));
+            x = walk_layer<L>(visitor, x, step_of<L>({PathStep::Kind::index, index, {}}));
             if (!visitor.failed()) hooks.after(index, x);
         }
         ++index;
@@ -111,7 +105,7 @@ constexpr Value walk_sequence(Visitor& visitor, Value in, Hooks& hooks) {
 }
 }  // namespace detail
 
-template <detail::fixed_name Name, class Layer>
+template <fixed_string Name, class Layer>
 template <class Visitor, class Value>
 constexpr Value Named<Name, Layer>::walk(Visitor& visitor, Value in) {
     return detail::walk_layer<Layer>(visitor, in, {});
@@ -128,6 +122,14 @@ struct Seq {
         return detail::walk_sequence<Layers...>(visitor, in, hooks);
     }
 };
+
+// RepeatSeq<First, Next, Count>: Seq<First, Next, ..., Next> of Count layers, a ResNet stage whose
+// first block differs from the others.
+template <class First, class Next, std::size_t Count>
+using RepeatSeq = typename decltype(boost::hana::unpack(
+    boost::hana::prepend(boost::hana::replicate<boost::hana::tuple_tag>(boost::hana::type_c<Next>, boost::hana::size_c<Count - 1>),
+                         boost::hana::type_c<First>),
+    boost::hana::template_<Seq>))::type;
 
 // The shortcut that passes its input unchanged.
 struct Identity {
@@ -147,11 +149,10 @@ struct Residual {
 
     template <class Visitor, class Value>
     static constexpr Value walk(Visitor& visitor, Value in) {
-        using detail::Segment;
-        Value from_body = detail::walk_layer<Body>(visitor, in, detail::segment_of<Body>({Segment::Kind::name, 0, "body"}));
+        Value from_body = detail::walk_layer<Body>(visitor, in, detail::step_of<Body>({PathStep::Kind::name, 0, "body"}));
         if (visitor.failed()) return from_body;
         Value from_shortcut =
-            detail::walk_layer<Shortcut>(visitor, in, detail::segment_of<Shortcut>({Segment::Kind::name, 0, "shortcut"}));
+            detail::walk_layer<Shortcut>(visitor, in, detail::step_of<Shortcut>({PathStep::Kind::name, 0, "shortcut"}));
         if (visitor.failed()) return from_body;
         return visitor.template add<Residual>(from_body, from_shortcut, in);
     }

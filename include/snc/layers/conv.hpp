@@ -27,6 +27,7 @@ struct Conv {
     }
     static constexpr OpSpec spec(Shape in) {
         return {.kind = OpKind::conv,
+                .role = OpRole::accumulate,
                 .units = Filters,
                 .window = detail::resolve_window(options, Kernel, 1, in),
                 .bias = options.bias};
@@ -34,8 +35,8 @@ struct Conv {
     static constexpr Shape output(Shape in) { return detail::window_output(spec(in).window, in, Filters); }
     static constexpr TensorList tensors(Shape in) {
         TensorList list;
-        list.add({.name = "weight", .rank = 4, .dims = {Filters, in.c(), Kernel, Kernel}});
-        if (options.bias) list.add({.name = "bias", .rank = 1, .dims = {Filters}});
+        list.add({.name = "weight", .rank = 4, .dims = {Filters, in.c(), Kernel, Kernel}, .role = TensorRole::weight});
+        if (options.bias) list.add({.name = "bias", .rank = 1, .dims = {Filters}, .role = TensorRole::bias});
         return list;
     }
     // Each output element sums Kernel * Kernel * C products.

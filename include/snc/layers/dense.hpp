@@ -2,7 +2,8 @@
 //
 // Contract of Flatten
 //   in = (N, H, W, C), out = (N, H * W * C), features in H, W, C order (C fastest). PyTorch's
-//   nn.Flatten orders them C, H, W: weights loaded from PyTorch are permuted (see io).
+//   nn.Flatten orders them C, H, W: the layouts of the tensors that read flattened features say
+//   both orders (layout.hpp), so PyTorch's weights load unchanged.
 //   A (N, F) input passes unchanged.
 // Contract of Dense
 //   Units > 0, NoBias. in = (N, F), out = (N, Units).
@@ -16,7 +17,7 @@ namespace snc {
 struct Flatten : stateless_layer {
     static constexpr std::string_view kind = "Flatten";
     static constexpr bool check(Shape, Complaint&) { return true; }
-    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::flatten}; }
+    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::flatten, .role = OpRole::reshape}; }
     static constexpr Shape output(Shape in) { return Shape{in.n(), in.features()}; }
 };
 
@@ -35,12 +36,14 @@ struct Dense {
                   << "; insert Flatten or GlobalAvgPool before it";
         return false;
     }
-    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::dense, .units = Units, .bias = options.bias}; }
+    static constexpr OpSpec spec(Shape) {
+        return {.kind = OpKind::dense, .role = OpRole::accumulate, .units = Units, .bias = options.bias};
+    }
     static constexpr Shape output(Shape in) { return Shape{in.n(), Units}; }
     static constexpr TensorList tensors(Shape in) {
         TensorList list;
-        list.add({.name = "weight", .rank = 2, .dims = {Units, in.features()}});
-        if (options.bias) list.add({.name = "bias", .rank = 1, .dims = {Units}});
+        list.add({.name = "weight", .rank = 2, .dims = {Units, in.features()}, .role = TensorRole::weight});
+        if (options.bias) list.add({.name = "bias", .rank = 1, .dims = {Units}, .role = TensorRole::bias});
         return list;
     }
     static constexpr std::int64_t macs(Shape in) { return in.n() * in.features() * Units; }

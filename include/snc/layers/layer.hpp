@@ -4,27 +4,66 @@
 //   kind                     short name ("Conv"), used when a nested layer is reported
 //   check(in, complaint)     false, with a sentence in `complaint`, when it cannot take `in`
 //   output(in)               its shape rule, written once as a formula in integer arithmetic
-//   spec(in)                 its hyper-parameters resolved for `in` (paddings of Same, ...)
+//   spec(in)                 its op: kind, role, hyper-parameters resolved for `in` (paddings of Same, ...)
 //   tensors(in)              its parameter and buffer tensors, named and shaped as PyTorch does
 //   macs(in)                 multiply-adds of one forward pass
 // A composite layer (Seq, Residual, Named, the networks' named blocks) instead provides
-//   walk(visitor, value)     which routes a visitor through its children (see walk.hpp).
+//   walk(visitor, value)     which routes a visitor through its children (see block.hpp).
 #pragma once
 
 #include <concepts>
 #include <cstdint>
 #include <string_view>
 
-#include <snc/detail/text.hpp>
+#include <snc/fixed_string.hpp>
 #include <snc/shape.hpp>
 
 namespace snc {
 
 // The sentence a layer writes when it refuses its input.
-using Complaint = detail::basic_text<224>;
+using Complaint = fixed_string<224>;
+
+// Every op kind, once. The enum OpKind, each kind's name and the compiler's table of op files
+// (src/ops/, where each kind's `<kind>_op()` lives) are made from this list, so a new layer kind
+// is registered by its one line here.
+#define SNC_OP_KINDS(X) \
+    X(conv)             \
+    X(dense)            \
+    X(batch_norm)       \
+    X(relu)             \
+    X(sigmoid)          \
+    X(tanh)             \
+    X(max_pool)         \
+    X(avg_pool)         \
+    X(global_avg_pool)  \
+    X(flatten)          \
+    X(add)
 
 enum class OpKind : std::uint8_t {
-    conv, batch_norm, relu, sigmoid, tanh, max_pool, avg_pool, global_avg_pool, flatten, dense, add
+#define SNC_OP_KIND_ENUMERATOR(kind) kind,
+    SNC_OP_KINDS(SNC_OP_KIND_ENUMERATOR)
+#undef SNC_OP_KIND_ENUMERATOR
+};
+
+constexpr std::string_view op_kind_name(OpKind kind) {
+    constexpr std::string_view names[] = {
+#define SNC_OP_KIND_NAME(kind) #kind,
+        SNC_OP_KINDS(SNC_OP_KIND_NAME)
+#undef SNC_OP_KIND_NAME
+    };
+    return names[std::size_t(kind)];
+}
+
+// How an op takes part in the inference plan (plan.hpp), which groups ops into fused stages.
+enum class OpRole : std::uint8_t {
+    accumulate,  // conv, dense: a weighted reduction; it starts a stage that absorbs the batch norm
+                 // after it (folded into its weights), a residual add and an activation
+    normalize,   // batch norm: folds into the accumulate before it, else a per-channel affine stage
+    merge,       // the residual add: fuses into the stage before it, else a stage of its own
+    activate,    // element-wise activations: fuse into the stage before them, else a stage
+    reshape,     // flatten: a view of its input, computed by whoever reads it
+    reduce,      // pools and the global mean: a stage of their own
+    identity,    // the identity at inference (dropout): no stage, its readers read its input
 };
 
 // A sliding window with its padding resolved to explicit pixels on each side.
@@ -32,11 +71,14 @@ struct Window {
     int kernel = 1;
     int stride = 1;
     int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+
+    constexpr bool padded() const { return pad_top || pad_left || pad_bottom || pad_right; }
 };
 
-// Everything lowering needs to know about one leaf layer, independent of its C++ spelling.
+// Everything the compiler needs to know about one leaf layer, independent of its C++ spelling.
 struct OpSpec {
     OpKind kind{};
+    OpRole role{};
     std::int64_t units = 0;          // Conv filters, Dense units
     Window window{};
     bool bias = false;               // Conv, Dense
@@ -45,13 +87,24 @@ struct OpSpec {
     float momentum = 0.0f;           // BatchNorm, for the running statistics in training
 };
 
+// What a tensor is to its layer: it decides the tensor's layout (layout.hpp), its initial values
+// (weights.hpp) and whether training updates it.
+enum class TensorRole : std::uint8_t {
+    weight,        // conv (out, in, kernel rows, kernel columns), dense (units, features)
+    bias,          // one per output channel or unit
+    scale, shift,  // batch norm's gamma and beta, one per input channel or feature
+    running_mean,  // batch norm's buffers: kept by training, not trained
+    running_var,
+};
+
 // One parameter or buffer tensor, named and shaped as in a PyTorch state_dict.
 struct TensorSpec {
     std::string_view name;  // "weight", "bias", "running_mean", "running_var"
     int rank = 0;
     std::int64_t dims[4]{};
-    bool trainable = true;  // false for BatchNorm's running statistics (buffers, not parameters)
+    TensorRole role{};  // weight (written `{}`: g++ 12 refuses `= TensorRole::weight` in arrays of these)
 
+    constexpr bool trainable() const { return role != TensorRole::running_mean && role != TensorRole::running_var; }
     constexpr std::int64_t elements() const {
         std::int64_t count = 1;
         for (int axis = 0; axis < rank; ++axis) count *= dims[axis];
@@ -72,7 +125,7 @@ struct TensorList {
     constexpr std::int64_t trainable_elements() const {
         std::int64_t count = 0;
         for (const TensorSpec& tensor : *this)
-            if (tensor.trainable) count += tensor.elements();
+            if (tensor.trainable()) count += tensor.elements();
         return count;
     }
 };

@@ -15,6 +15,9 @@
 
 namespace snc {
 
+// m, the number of values each channel's (or feature's) statistics are taken over.
+constexpr std::int64_t batch_norm_count(Shape in) { return in.is_image() ? in.n() * in.h() * in.w() : in.n(); }
+
 template <class... Options>
 struct BatchNorm {
     static_assert((detail::option_in<Options, OptionFamily::normalization>() && ...),
@@ -35,15 +38,15 @@ struct BatchNorm {
         return true;
     }
     static constexpr OpSpec spec(Shape) {
-        return {.kind = OpKind::batch_norm, .epsilon = options.epsilon, .momentum = options.momentum};
+        return {.kind = OpKind::batch_norm, .role = OpRole::normalize, .epsilon = options.epsilon, .momentum = options.momentum};
     }
     static constexpr Shape output(Shape in) { return in; }
     static constexpr TensorList tensors(Shape in) {
         TensorList list;
-        list.add({.name = "weight", .rank = 1, .dims = {in.c()}});
-        list.add({.name = "bias", .rank = 1, .dims = {in.c()}});
-        list.add({.name = "running_mean", .rank = 1, .dims = {in.c()}, .trainable = false});
-        list.add({.name = "running_var", .rank = 1, .dims = {in.c()}, .trainable = false});
+        list.add({.name = "weight", .rank = 1, .dims = {in.c()}, .role = TensorRole::scale});
+        list.add({.name = "bias", .rank = 1, .dims = {in.c()}, .role = TensorRole::shift});
+        list.add({.name = "running_mean", .rank = 1, .dims = {in.c()}, .role = TensorRole::running_mean});
+        list.add({.name = "running_var", .rank = 1, .dims = {in.c()}, .role = TensorRole::running_var});
         return list;
     }
     static constexpr std::int64_t macs(Shape) { return 0; }

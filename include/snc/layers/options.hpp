@@ -93,10 +93,14 @@ concept LayerOption = requires {
 };
 
 namespace detail {
+// A type that is no option is skipped here: the layer's own static_assert names the mistake, and
+// this fold adds no second error after it.
 template <class... Options>
 constexpr LayerOptions fold_options() {
     return boost::hana::fold_left(boost::hana::tuple_t<Options...>, LayerOptions{}, [](LayerOptions o, auto option) {
-        return decltype(option)::type::apply(o);
+        using O = typename decltype(option)::type;
+        if constexpr (LayerOption<O>) return O::apply(o);
+        else return o;
     });
 }
 

@@ -22,6 +22,7 @@ struct pool_rule : stateless_layer {
     }
     static constexpr OpSpec spec(Shape in) {
         return {.kind = Kind,
+                .role = OpRole::reduce,
                 .window = resolve_window(Options, Pool, Pool, in),
                 .count_include_pad = Options.count_include_pad};
     }
@@ -54,7 +55,7 @@ struct AvgPool : detail::pool_rule<OpKind::avg_pool, Pool, detail::fold_options<
 struct GlobalAvgPool : stateless_layer {
     static constexpr std::string_view kind = "GlobalAvgPool";
     static constexpr bool check(Shape in, Complaint& complaint) { return detail::require_image(kind, in, complaint); }
-    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::global_avg_pool}; }
+    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::global_avg_pool, .role = OpRole::reduce}; }
     static constexpr Shape output(Shape in) { return Shape{in.n(), in.c()}; }
 };
 

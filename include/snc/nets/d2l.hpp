@@ -4,8 +4,6 @@
 // "0.weight" for BNLeNet's first conv, "1.0.conv1.weight" for ResNet-18's first residual block.
 #pragma once
 
-#include <utility>
-
 #include <snc/snc.hpp>
 
 namespace snc::nets::d2l {
@@ -28,17 +26,11 @@ struct Residual
 // d2l's b1: conv7x7/2 same, BN, ReLU, maxpool3x3/2 same.
 struct Stem : Seq<Conv<64, 7, Stride<2>, Same>, BatchNorm<>, ReLU, MaxPool<3, Stride<2>, Same>> {};
 
-namespace detail {
-template <int Channels, bool FirstBlock, std::size_t... Rest>
-auto block_of(std::index_sequence<Rest...>)
-    -> Seq<std::conditional_t<FirstBlock, Residual<Channels>, Residual<Channels, true, 2>>,
-           std::conditional_t<(Rest, true), Residual<Channels>, void>...>;
-}  // namespace detail
-
 // d2l's block(num_residuals, num_channels, first_block): the first residual halves the size and
 // changes the channels (1x1 conv, stride 2) unless it is the first block.
 template <int NumResiduals, int Channels, bool FirstBlock = false>
-struct Block : decltype(detail::block_of<Channels, FirstBlock>(std::make_index_sequence<NumResiduals - 1>{})) {};
+struct Block : RepeatSeq<std::conditional_t<FirstBlock, Residual<Channels>, Residual<Channels, true, 2>>,
+                                         Residual<Channels>, NumResiduals> {};
 
 template <int Classes>
 struct Head : Seq<GlobalAvgPool, Dense<Classes>> {};

@@ -7,8 +7,6 @@
 // Convolutions have no bias; the stride sits on the 3x3 conv (torchvision's "ResNet v1.5").
 #pragma once
 
-#include <utility>
-
 #include <snc/snc.hpp>
 
 namespace snc::nets::torchvision {
@@ -50,18 +48,12 @@ struct Bottleneck
     static constexpr int expansion = 4;
 };
 
-namespace detail {
-template <template <int, int, bool> class Block, int Planes, int Strides, bool FirstDownsample, std::size_t... Rest>
-auto stage_of(std::index_sequence<Rest...>)
-    -> Seq<Block<Planes, Strides, FirstDownsample>, std::conditional_t<(Rest, true), Block<Planes, 1, false>, void>...>;
-}  // namespace detail
-
 // torchvision's _make_layer: Blocks blocks of Planes, the first with the stride and, when channels
 // or size change, a downsample shortcut.
 template <template <int, int, bool> class Block, int Planes, int Blocks, int Strides, int InPlanes>
-struct Stage : decltype(detail::stage_of<Block, Planes, Strides,
-                                         (Strides != 1 || InPlanes != Planes * Block<Planes, 1, false>::expansion)>(
-                   std::make_index_sequence<Blocks - 1>{})) {};
+struct Stage : RepeatSeq<
+                   Block<Planes, Strides, (Strides != 1 || InPlanes != Planes * Block<Planes, 1, false>::expansion)>,
+                   Block<Planes, 1, false>, Blocks> {};
 
 // torchvision's ResNet. Size and Width are there for narrow variants in tests (torchvision itself
 // always has 224x224 inputs and 64, 128, 256, 512 planes).

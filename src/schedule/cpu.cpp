@@ -8,7 +8,7 @@
 // 3x3 conv 64->64 at 56x56 with folded BN, residual and ReLU in 1.03 ms, 224 GFLOP/s; Halide's
 // default schedule: 173 ms. bench/schedules compares every ResNet-18 stage with Halide's
 // autoschedulers (Mullapudi2016, Adams2019 at beam 1): this schedule is 2x to 7x faster on each.
-#include <snc/halide/schedule.hpp>
+#include "cpu.hpp"
 
 #include <algorithm>
 
@@ -22,16 +22,20 @@ using Halide::Var;
 
 // Tiles of (vectors x lanes) a by tile_b b accumulate in registers while the reduction runs inside;
 // every other dimension and the tiles are fused into one loop over the threads.
-void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target) {
+void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<Halide::RVar> reduction) {
     const Machine m = machine_of(target);
-    const int lanes = lanes_for(t.a_extent, m.vector_lanes);
-    const int vectors = t.a_extent >= lanes ? std::clamp(t.a_extent / lanes, 1, 4) : 1;
-    const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(t.b_extent, 8));
+    const std::vector<Var> args = t.output.args();
+    const Var a = args[0], b = args[1];
+    const int a_extent = t.extents[0], b_extent = t.extents[1];
+    bound_to(t.output, args, t.extents);
+    const int lanes = lanes_for(a_extent, m.vector_lanes);
+    const int vectors = a_extent >= lanes ? std::clamp(a_extent / lanes, 1, 4) : 1;
+    const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(b_extent, 8));
     Var ao("ao"), ai("ai"), bo("bo"), bi("bi");
-    std::vector<Var> others = t.output.args();
+    std::vector<Var> others = args;
     t.output.compute_root()
-        .split(t.a, ao, ai, tile_a, TailStrategy::ShiftInwards)
-        .split(t.b, bo, bi, tile_b, TailStrategy::ShiftInwards)
+        .split(a, ao, ai, tile_a, TailStrategy::ShiftInwards)
+        .split(b, bo, bi, tile_b, TailStrategy::ShiftInwards)
         .reorder(ai, bi, ao, bo)
         .vectorize(ai, lanes)
         .unroll(ai)
@@ -39,17 +43,18 @@ void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target) {
     Var task = ao;
     std::vector<Var> outer{bo};
     for (const Var& v : others)
-        if (v.name() != t.a.name() && v.name() != t.b.name()) outer.push_back(v);
+        if (v.name() != a.name() && v.name() != b.name()) outer.push_back(v);
     for (const Var& v : outer) {
         Var fused(task.name() + "_" + v.name());
         t.output.fuse(task, v, fused);
         task = fused;
     }
     t.output.parallel(task);
-    t.accumulator.compute_at(t.output, task).vectorize(t.a, lanes).unroll(t.a).unroll(t.b);
-    std::vector<Halide::VarOrRVar> order{t.a, t.b};
-    for (const Halide::RVar& r : t.accumulator.rvars(0)) order.push_back(r);
-    t.accumulator.update().reorder(order).vectorize(t.a, lanes).unroll(t.a).unroll(t.b);
+    t.accumulator.compute_at(t.output, task).vectorize(a, lanes).unroll(a).unroll(b);
+    std::vector<Halide::VarOrRVar> order{a, b};
+    if (reduction.empty()) reduction = t.accumulator.rvars(0);
+    for (const Halide::RVar& r : reduction) order.push_back(r);
+    t.accumulator.update().reorder(order).vectorize(a, lanes).unroll(a).unroll(b);
 }
 
 void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
@@ -110,11 +115,11 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
 namespace {
 
 // Pools and element-wise stages: vectors across channels, threads across rows.
-void schedule_rowwise(const Stage& stage, StageFuncs& f, Lowered& L, const Machine& m) {
-    const int lanes = lanes_for(int(stage.out.c()), m.vector_lanes);
+void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Machine& m) {
+    const int lanes = lanes_for(int(out.c()), m.vector_lanes);
     Var yn("yn");
     f.output.compute_root().vectorize(L.c, lanes, TailStrategy::ShiftInwards);
-    if (stage.out.is_image()) {
+    if (out.is_image()) {
         f.output.fuse(L.y, L.n, yn).parallel(yn);
         if (f.padded.defined()) f.padded.compute_at(f.output, yn).store_in(Halide::MemoryType::Stack).vectorize(L.c, lanes);
     } else {
@@ -124,7 +129,7 @@ void schedule_rowwise(const Stage& stage, StageFuncs& f, Lowered& L, const Machi
 
 }  // namespace
 
-void schedule_cpu(Lowered& L, const Halide::Target& target) {
+void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
     const Machine m = machine_of(target);
     const int last = L.plan->output_stage();
     for (std::size_t s = 0; s < L.stages.size(); ++s) {
@@ -134,25 +139,19 @@ void schedule_cpu(Lowered& L, const Halide::Target& target) {
         // per-tile buffer has a constant size. Without, a stage read by two others (a block's
         // output, read by the next block and its shortcut) got symbolic bounds, and its tiles'
         // accumulators went to the heap: 2,800 mallocs per ResNet-18 run.
-        bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
-        switch (stage.kind) {
-            case StageKind::conv:
-                schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n},
-                                  target);
+        // (A view computed by its reader is not bounded: Halide warns that bounds on an inlined
+        // Func are meaningless, once per dimension and target.)
+        const bool stored = f.pattern != Pattern::view || int(s) == last;
+        if (stored) bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
+        switch (f.pattern) {
+            case Pattern::convolution:
+                schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n}, target);
                 break;
-            case StageKind::dense:
-                schedule_tiles_cpu({f.output, f.accumulator, L.c, L.n, int(stage.out.c()), int(stage.out.n())}, target);
+            case Pattern::tiles: schedule_tiles_cpu({f.output, f.accumulator, halide_extents(stage.out)}, target); break;
+            case Pattern::view:  // computed by its reader (a Dense reads the image under a Flatten itself)
+                if (int(s) == last) schedule_rowwise(f, stage.out, L, m);
                 break;
-            case StageKind::flatten:
-                // The Dense after it reads the image directly; otherwise it is a reshape, inlined.
-                if (int(s) == last) schedule_rowwise(stage, f, L, m);
-                else f.output.compute_inline();
-                break;
-            case StageKind::pool:
-            case StageKind::mean:
-            case StageKind::affine:
-            case StageKind::add:
-            case StageKind::activation: schedule_rowwise(stage, f, L, m); break;
+            case Pattern::rowwise: schedule_rowwise(f, stage.out, L, m); break;
         }
     }
 }

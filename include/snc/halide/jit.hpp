@@ -1,0 +1,130 @@
+// Networks compiled with Halide's JIT for this machine: the very lowering and schedules the
+// generators and the training compiler use, for the tests and the benchmarks' building blocks.
+//   JitNetwork      the inference pipeline of a plan
+//   JitTraining<T>  the training segments of a graph, in float or (for gradient checks) double: an
+//                   Engine for TrainingStep, like the trainers' AOT engine
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Halide.h>
+
+#include <snc/halide/lower.hpp>
+#include <snc/halide/schedule.hpp>
+#include <snc/halide/segment_pipeline.hpp>
+#include <snc/io/tensor.hpp>
+#include <snc/runtime/training_step.hpp>
+
+namespace snc::halide {
+
+class JitNetwork {
+public:
+    explicit JitNetwork(Plan plan, const Halide::Target& target = Halide::get_jit_target_from_environment())
+        : plan_(std::move(plan)),
+          input_(Halide::Float(32), plan_.graph.input.rank, "input"),
+          weights_(Halide::Float(32), 1, "weights"),
+          target_(target) {
+        constrain(input_, plan_.graph.input);
+        weights_.dim(0).set_bounds(0, int(plan_.packed_floats));
+        lowered_ = lower(plan_, input_, weights_);
+        schedule(lowered_, target_);
+    }
+    // The plan for this machine's JIT target.
+    explicit JitNetwork(const Graph& graph)
+        : JitNetwork(plan_inference(graph, packing_for(Halide::get_jit_target_from_environment()))) {}
+    JitNetwork(const JitNetwork&) = delete;
+    JitNetwork& operator=(const JitNetwork&) = delete;
+
+    const Plan& plan() const { return plan_; }
+    Halide::Func output() const { return lowered_.output; }
+
+    Tensor run(const Tensor& input, std::vector<float>& packed) {
+        if (!compiled_) lowered_.output.compile_jit(target_), compiled_ = true;
+        Halide::Buffer<float> in(const_cast<float*>(input.data.data()), halide_extents(plan_.graph.input));
+        Halide::Buffer<float> w(packed.data(), int(packed.size()));
+        input_.set(in);
+        weights_.set(w);
+        const Shape out_shape = plan_.graph.shape_of(plan_.graph.output);
+        Tensor out(dims_of(out_shape));
+        Halide::Buffer<float> result(out.data.data(), halide_extents(out_shape));
+        lowered_.output.realize(result, target_);
+        return out;
+    }
+
+private:
+    Plan plan_;
+    Halide::ImageParam input_, weights_;
+    Halide::Target target_;
+    Lowered lowered_;
+    bool compiled_ = false;
+};
+
+// Each network type's pipeline, compiled once per process and shared by every test that needs it.
+template <NetworkType Net>
+JitNetwork& jit() {
+    static JitNetwork network(build_graph<Net>());
+    return network;
+}
+
+template <class T>
+class JitTraining {
+public:
+    // `budget` ops per segment: small budgets cut a network into many segments, to test the chaining.
+    explicit JitTraining(const Graph& graph, int budget = 20,
+                         const Halide::Target& target = Halide::get_jit_target_from_environment())
+        : layout_(training_layout(graph, packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target) {
+        const int count = int(step_.segments().size());
+        for (int s = 0; s < count; ++s) {
+            forward_.push_back(std::make_unique<SegmentPipeline>(
+                segment_pipeline(layout_, step_.segments(), s, SegmentPass::forward, target, Halide::type_of<T>())));
+            backward_.push_back(std::make_unique<SegmentPipeline>(
+                segment_pipeline(layout_, step_.segments(), s, SegmentPass::backward, target, Halide::type_of<T>())));
+        }
+    }
+
+    const TrainingLayout& layout() const { return layout_; }
+    TrainingStep<T>& step() { return step_; }
+    Training& forward_funcs(int s) { return forward_[std::size_t(s)]->funcs; }
+    Training& backward_funcs(int s) { return backward_[std::size_t(s)]->funcs; }
+
+    // The Engine interface of TrainingStep.
+    void forward(int s, const SegmentBuffers<T>& memory) { call(*forward_[std::size_t(s)], s, memory); }
+    void backward(int s, const SegmentBuffers<T>& memory) { call(*backward_[std::size_t(s)], s, memory); }
+
+private:
+    void call(SegmentPipeline& p, int s, const SegmentBuffers<T>& memory) {
+        const Segment& segment = step_.segments()[std::size_t(s)];
+        std::vector<Halide::Buffer<>> outputs;
+        for (SegmentArgument argument : p.arguments) {
+            if (argument == SegmentArgument::seed) {
+                p.seed.set(memory.seed);
+                continue;
+            }
+            const ArgumentShape shape = argument_shape(argument, layout_, segment);
+            Halide::Buffer<> buffer = argument == SegmentArgument::labels
+                                          ? Halide::Buffer<>(Halide::Buffer<std::int32_t>(static_cast<std::int32_t*>(memory.data(argument)), shape.extents))
+                                          : Halide::Buffer<>(Halide::Buffer<T>(shape.scratch ? scratch_ : static_cast<T*>(memory.data(argument)) + shape.min,
+                                                                               shape.extents));
+            if (shape.min) buffer.set_min(std::vector<int>{shape.min});
+            switch (argument) {
+                case SegmentArgument::input: p.input.set(buffer); break;
+                case SegmentArgument::labels: p.labels.set(buffer); break;
+                case SegmentArgument::parameters: p.parameters.set(buffer); break;
+                case SegmentArgument::output_gradient: p.output_gradient.set(buffer); break;
+                default: outputs.push_back(buffer); break;
+            }
+        }
+        Halide::Realization realization(outputs);
+        p.pipeline.realize(realization, target_);
+    }
+
+    TrainingLayout layout_;
+    TrainingStep<T> step_;
+    Halide::Target target_;
+    std::vector<std::unique_ptr<SegmentPipeline>> forward_, backward_;
+    T scratch_[1] = {0};
+};
+
+}  // namespace snc::halide

@@ -1,0 +1,29 @@
+// A training segment's pass as one Halide pipeline: its parameters declared by the calling
+// convention (runtime/segments.hpp), lowered, scheduled for the target, its outputs bounded. The
+// training compiler compiles it ahead of time; the JIT engine (halide/jit.hpp) realizes it.
+#pragma once
+
+#include <vector>
+
+#include <Halide.h>
+
+#include <snc/halide/train.hpp>
+
+namespace snc::halide {
+
+struct SegmentPipeline {
+    Training funcs;
+    Halide::Pipeline pipeline;
+    std::vector<SegmentArgument> arguments;  // in the convention's order
+    std::vector<Halide::Argument> inputs;    // the input arguments, in that order, for compile_to_module
+    std::vector<Halide::Func> outputs;       // the outputs, in that order
+
+    // Named as the convention names them: input, labels, parameters, seed, output_gradient.
+    Halide::ImageParam input, labels, parameters, output_gradient;
+    Halide::Param<std::uint32_t> seed;
+};
+
+SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector<Segment>& segments, int s, SegmentPass pass,
+                                 const Halide::Target& target, Halide::Type real = Halide::Float(32));
+
+}  // namespace snc::halide

@@ -1,0 +1,125 @@
+// The calling convention of a compiled training segment, written once: which arguments each pass
+// takes, in which order, and the shape of each. The training compiler declares its functions'
+// arguments from it, the AOT engine (runtime/aot_training.hpp) and the JIT engine (halide/jit.hpp)
+// pass buffers by it.
+//
+//   forward   input, parameters, seed                 -> output, batch_statistics
+//   backward  input, [labels], parameters, seed, [output_gradient]
+//                                                     -> [input_gradient], parameter_gradients,
+//                                                        batch_statistics, [loss_stats]
+// labels and loss_stats belong to the last segment, output_gradient to all others, input_gradient
+// to all but the first (the images need no gradient).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <snc/training.hpp>
+
+namespace snc {
+
+// The forward pass alone (its output feeds the next segment; with it, each BatchNorm's batch
+// statistics), or forward and backward together (a segment's backward pass recomputes its forward
+// pass from its input).
+enum class SegmentPass : std::uint8_t { forward, backward };
+
+enum class SegmentArgument : std::uint8_t {
+    // inputs
+    input,                // the segment's input value: the images, or the output of the segment before
+    labels,               // int32 (N)
+    parameters,           // the whole parameter buffer
+    seed,                 // uint32 scalar: the step's random stream (dropout), the same in a step's passes
+    output_gradient,      // d loss / d the segment's output
+    // outputs
+    output,               // the segment's output value
+    input_gradient,       // d loss / d the segment's input
+    parameter_gradients,  // the segment's range of the gradient buffer (parameter-shaped)
+    batch_statistics,     // the segment's range of the statistics-shaped buffer
+    loss_stats,           // (mean loss, correct predictions)
+};
+
+inline bool is_output(SegmentArgument argument) { return argument >= SegmentArgument::output; }
+
+inline std::vector<SegmentArgument> segment_arguments(SegmentPass pass, bool first, bool last) {
+    using A = SegmentArgument;
+    if (pass == SegmentPass::forward) return {A::input, A::parameters, A::seed, A::output, A::batch_statistics};
+    std::vector<A> arguments{A::input};
+    if (last) arguments.push_back(A::labels);
+    arguments.push_back(A::parameters);
+    arguments.push_back(A::seed);
+    if (!last) arguments.push_back(A::output_gradient);
+    if (!first) arguments.push_back(A::input_gradient);
+    arguments.push_back(A::parameter_gradients);
+    arguments.push_back(A::batch_statistics);
+    if (last) arguments.push_back(A::loss_stats);
+    return arguments;
+}
+
+// A buffer argument's extents in Halide's order (innermost first) and the coordinate of its first
+// element: a flat buffer's range keeps its indices in the whole buffer. An empty range is one
+// scratch element, so that every output has a size.
+struct ArgumentShape {
+    std::vector<int> extents;
+    int min = 0;
+    bool scratch = false;  // an empty range: the call writes one element nobody reads
+};
+
+inline ArgumentShape argument_shape(SegmentArgument argument, const TrainingLayout& layout, const Segment& segment) {
+    auto value = [](const Shape& shape) {
+        ArgumentShape out;
+        for (int d = shape.rank - 1; d >= 0; --d) out.extents.push_back(int(shape.dims[d]));
+        return out;
+    };
+    auto range = [](FloatRange r) {
+        return r.size() == 0 ? ArgumentShape{{1}, 0, true} : ArgumentShape{{int(r.size())}, int(r.begin)};
+    };
+    const Graph& graph = layout.graph;
+    switch (argument) {
+        case SegmentArgument::input:
+        case SegmentArgument::input_gradient: return value(graph.shape_of(segment.input()));
+        case SegmentArgument::output:
+        case SegmentArgument::output_gradient: return value(graph.shape_of(segment.output()));
+        case SegmentArgument::labels: return {{int(graph.input.n())}, 0};
+        case SegmentArgument::parameters: return {{int(layout.parameter_floats)}, 0};
+        case SegmentArgument::parameter_gradients: return range(range_of(layout.parameters, segment));
+        case SegmentArgument::batch_statistics: return range(range_of(layout.statistics, segment));
+        case SegmentArgument::loss_stats: return {{2}, 0};
+        case SegmentArgument::seed: return {};
+    }
+    return {};
+}
+
+// The memory of one call, by argument: a pass reads and writes those its argument list names.
+// Flat buffers (parameters, gradients, statistics) are whole; the segment touches its range.
+template <class Real = float>
+struct SegmentBuffers {
+    const Real* input = nullptr;
+    const std::int32_t* labels = nullptr;
+    const Real* parameters = nullptr;
+    std::uint32_t seed = 0;
+    const Real* output_gradient = nullptr;
+    Real* output = nullptr;
+    Real* input_gradient = nullptr;
+    Real* parameter_gradients = nullptr;
+    Real* batch_statistics = nullptr;
+    Real* loss_stats = nullptr;
+
+    // The first element of `argument`'s memory (a flat buffer's, not its range's).
+    void* data(SegmentArgument argument) const {
+        switch (argument) {
+            case SegmentArgument::input: return const_cast<Real*>(input);
+            case SegmentArgument::labels: return const_cast<std::int32_t*>(labels);
+            case SegmentArgument::parameters: return const_cast<Real*>(parameters);
+            case SegmentArgument::seed: return const_cast<std::uint32_t*>(&seed);
+            case SegmentArgument::output_gradient: return const_cast<Real*>(output_gradient);
+            case SegmentArgument::output: return output;
+            case SegmentArgument::input_gradient: return input_gradient;
+            case SegmentArgument::parameter_gradients: return parameter_gradients;
+            case SegmentArgument::batch_statistics: return batch_statistics;
+            case SegmentArgument::loss_stats: return loss_stats;
+        }
+        return nullptr;
+    }
+};
+
+}  // namespace snc

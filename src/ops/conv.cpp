@@ -1,0 +1,142 @@
+// Conv: a 2-D convolution over NHWC images (layers/conv.hpp).
+//
+//   out(co, x, y, n) = b(co) + sum over ci, kx, ky of w(co, ci, ky, kx) * in(ci, x*s + kx - pl, y*s + ky - pt, n)
+//
+// with zeros where the window reaches past the input. At inference it starts a stage that the
+// batch norm after it is folded into (at pack time) and a residual add and an activation join.
+#include "op.hpp"
+
+namespace snc::halide {
+
+namespace {
+
+class Conv final : public OpCompiler {
+public:
+    reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override {
+        const reference::Values& in = values[std::size_t(op.input)];
+        const Shape i = op.in, o = op.out;
+        const Window& win = op.spec.window;
+        const std::vector<float>& w = tensors.at(op.tensor_name(op.tensors.items[0])).data;
+        const std::vector<float>* b = op.spec.bias ? &tensors.at(op.tensor_name(op.tensors.items[1])).data : nullptr;
+        const Layout weight = tensor_layout(op, 0, Packing{}).source, image = image_layout(i), output = image_layout(o);
+        reference::Values out(std::size_t(o.elements()));
+        for (std::int64_t n = 0; n < o.n(); ++n)
+            for (std::int64_t co = 0; co < o.c(); ++co)
+                for (std::int64_t y = 0; y < o.h(); ++y)
+                    for (std::int64_t x = 0; x < o.w(); ++x) {
+                        double sum = b ? (*b)[std::size_t(co)] : 0.0;
+                        for (std::int64_t ky = 0; ky < win.kernel; ++ky) {
+                            const std::int64_t iy = y * win.stride + ky - win.pad_top;
+                            if (iy < 0 || iy >= i.h()) continue;
+                            for (std::int64_t kx = 0; kx < win.kernel; ++kx) {
+                                const std::int64_t ix = x * win.stride + kx - win.pad_left;
+                                if (ix < 0 || ix >= i.w()) continue;
+                                for (std::int64_t ci = 0; ci < i.c(); ++ci)
+                                    sum += double(w[std::size_t(weight(co, ci, ky, kx))]) * in[std::size_t(image(n, ci, iy, ix))];
+                            }
+                        }
+                        out[std::size_t(output(n, co, y, x))] = sum;
+                    }
+        return out;
+    }
+
+    Expr lower(StageContext& stage) const override {
+        const Op& op = stage.main();
+        const Window& w = op.spec.window;
+        const int in_channels = int(op.in.c()), k = w.kernel;
+        Var c = stage.lowered.c, x = stage.lowered.x, y = stage.lowered.y, n = stage.lowered.n;
+        Func source = stage.value(stage.stage.input);
+        if (w.padded()) source = stage.funcs.padded = padded_input(source, op.in, 0.0f, stage.stage.name);
+        // r.x: input channel (innermost, contiguous in NHWC), r.y: kernel column, r.z: kernel row.
+        RDom r(0, in_channels, 0, k, 0, k, stage.stage.name + "_r");
+        Func acc(stage.stage.name + "_acc");
+        acc(c, x, y, n) = stage.bias(c);
+        acc(c, x, y, n) += stage.weight({c, r.x, r.z, r.y}) * source(r.x, x * w.stride + r.y - w.pad_left, y * w.stride + r.z - w.pad_top, n);
+        stage.funcs.pattern = Pattern::convolution;
+        stage.funcs.accumulator = acc;
+        stage.funcs.reduction = r;
+        return acc(c, x, y, n);
+    }
+
+    void forward(TrainingContext& t, int i) const override {
+        Training& f = t.funcs();
+        Var c = f.c, x = f.x, y = f.y, n = f.n;
+        const Op& op = t.op(i);
+        const Window& w = op.spec.window;
+        Func in = t.value(op.input), source = in;
+        t.reread(in);  // once per output channel tile and kernel tap
+        if (w.padded()) {
+            source = padded_input(in, op.in, t.real(0), t.name(i, ""));
+            // Read twice, by the conv and by its weight gradient, over exactly the pixels the windows reach.
+            f.padded_inputs.push_back({source,
+                                       {{0, int(op.in.c())},
+                                        {-w.pad_left, int((op.out.w() - 1) * w.stride + w.kernel)},
+                                        {-w.pad_top, int((op.out.h() - 1) * w.stride + w.kernel)},
+                                        {0, int(op.in.n())}}});
+        }
+        t.saved(i, "source") = source;
+        RDom r(0, int(op.in.c()), 0, w.kernel, 0, w.kernel, t.name(i, "_r"));
+        Func acc(t.name(i, "_acc")), out(t.name(i, ""));
+        acc(c, x, y, n) = op.spec.bias ? t.parameter(i, 1, {c}) : t.real(0);
+        acc(c, x, y, n) += t.parameter(i, 0, {c, r.x, r.z, r.y}) *
+                           source(r.x, x * w.stride + r.y - w.pad_left, y * w.stride + r.z - w.pad_top, n);
+        out(c, x, y, n) = acc(c, x, y, n);
+        f.convs.push_back({out, acc, Func(), r, op.in, op.out, c, x, y, n});
+        t.define_value(i, out);
+    }
+
+    //   db(co)              = sum over x, y, n of g(co, x, y, n)
+    //   dw(co, ci, ky, kx)  = sum over x, y, n of g(co, x, y, n) * in(ci, x*s + kx - pl, y*s + ky - pt, n)
+    //   din(ci, X, Y, n)    = sum over co and the (kx, ky) with X + pl - kx a multiple of s of
+    //                         w(co, ci, ky, kx) * g(co, (X + pl - kx) / s, (Y + pt - ky) / s, n)
+    // The last visits exactly the kernel taps that reach X: kx = (X + pl) mod s + s j, so a strided
+    // conv's input gradient wastes no multiply-add.
+    void backward(TrainingContext& t, int i, Func g) const override {
+        Training& f = t.funcs();
+        Var c = f.c, x = f.x, y = f.y, n = f.n, ci = f.ci, kx = f.kx, ky = f.ky;
+        const Op& op = t.op(i);
+        const Window& w = op.spec.window;
+        const int out_channels = int(op.spec.units), in_channels = int(op.in.c()), k = w.kernel, s = w.stride;
+        t.reread(g);  // once per weight tap and input channel tile
+
+        if (op.spec.bias) {
+            Func db = t.channel_sum(t.name(i, "_db"), op.out, [&](Expr c, Expr x, Expr y, Expr n) { return g(c, x, y, n); });
+            t.set_tensor_gradient(i, 1, [db](const std::vector<Expr>& at) { return db(at[0]); });
+        }
+        RDom r(0, int(op.out.w()), 0, int(op.out.h()), 0, int(op.out.n()), t.name(i, "_dw_r"));
+        Func dw(t.name(i, "_dw"));
+        dw(c, ci, kx, ky) = t.real(0);
+        dw(c, ci, kx, ky) += g(c, r.x, r.y, r.z) * t.saved(i, "source")(ci, r.x * s + kx - w.pad_left, r.y * s + ky - w.pad_top, r.z);
+        f.weight_gradients.push_back({dw, {out_channels, in_channels, k, k}, int(op.out.n())});
+        t.set_tensor_gradient(i, 0, [dw](const std::vector<Expr>& at) { return dw(at[0], at[1], at[3], at[2]); });
+        if (!t.needs_input_gradient(i)) return;
+
+        Func weights(t.name(i, "_weights"));  // (co, ci, kx, ky), read along ci below
+        weights(c, ci, kx, ky) = t.parameter(i, 0, {c, ci, ky, kx});
+        f.weight_views.push_back({weights, {out_channels, in_channels, k, k}, ci});
+
+        const int taps = (k + s - 1) / s;
+        Halide::Region output_region;
+        for (int extent : halide_extents(op.out)) output_region.emplace_back(0, extent);
+        Func g_border = Halide::BoundaryConditions::constant_exterior(g, t.real(0), output_region);
+        RDom rd(0, out_channels, 0, taps, 0, taps, t.name(i, "_din_r"));
+        Expr tap_x = (x + w.pad_left) % s + s * rd.y, tap_y = (y + w.pad_top) % s + s * rd.z;
+        Expr weight = weights(rd.x, c, Halide::min(tap_x, k - 1), Halide::min(tap_y, k - 1));
+        if (k % s) weight = Halide::select(tap_x < k && tap_y < k, weight, t.real(0));
+        Func din_acc(t.name(i, "_din_acc")), din(t.name(i, "_din"));
+        din_acc(c, x, y, n) = t.real(0);
+        din_acc(c, x, y, n) += weight * g_border(rd.x, (x + w.pad_left - tap_x) / s, (y + w.pad_top - tap_y) / s, n);
+        din(c, x, y, n) = din_acc(c, x, y, n);
+        f.convs.push_back({din, din_acc, Func(), rd, op.out, op.in, c, x, y, n});
+        t.add_gradient(op.input, din);
+    }
+};
+
+}  // namespace
+
+const OpCompiler& conv_op() {
+    static const Conv compiler;
+    return compiler;
+}
+
+}  // namespace snc::halide

@@ -1,0 +1,115 @@
+// BatchNorm (layers/norm.hpp), as the course writes it. Over the m values of a channel (or a
+// feature) in the batch:
+//   training    mu = mean, var = mean of squared deviations (biased), x^ = (x - mu) / sqrt(var + eps),
+//               y = gamma x^ + beta
+//   inference   the running mean and variance replace the batch's: y = s x + (beta - mean s) with
+//               s = gamma / sqrt(running_var + eps), folded into the conv or dense before it at pack
+//               time (weights.hpp), or a stage of its own
+#include "op.hpp"
+
+namespace snc::halide {
+
+namespace {
+
+class BatchNormOp final : public OpCompiler {
+public:
+    reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override {
+        const reference::Values& in = values[std::size_t(op.input)];
+        const BatchNormFolding folding = batch_norm_folding(op, tensors);  // in PyTorch's order of the features
+        const TensorLayout vector = tensor_layout(op, 0, Packing{});
+        const std::int64_t channels = op.in.c();
+        std::vector<std::size_t> source(static_cast<std::size_t>(channels), 0);  // snc's channel -> PyTorch's
+        for_each_element(vector, [&](std::int64_t packed, std::int64_t from) { source[std::size_t(packed)] = std::size_t(from); });
+        reference::Values out(in.size());
+        for (std::size_t k = 0; k < in.size(); ++k) {
+            const std::size_t c = source[k % std::size_t(channels)];
+            out[k] = in[k] * folding.scale[c] + folding.shift[c];
+        }
+        return out;
+    }
+
+    // Alone: a per-channel affine map with the packed scale and shift.
+    Expr lower(StageContext& stage) const override {
+        std::vector<Expr> args = stage.args(stage.stage.out);
+        stage.funcs.pattern = Pattern::rowwise;
+        return stage.value(stage.stage.input)(args) * stage.scale(args[0]) + stage.bias(args[0]);
+    }
+
+    // After a conv or dense: already folded into its weights.
+    Expr fuse(StageContext&, const Op&, Expr value) const override { return value; }
+
+    void forward(TrainingContext& t, int i) const override {
+        Training& f = t.funcs();
+        const Op& op = t.op(i);
+        const Shape s = op.in;
+        const double m = double(batch_norm_count(s));
+        std::vector<Expr> args = t.args(s);
+        Func in = t.value(op.input);
+        auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
+        Func total = t.channel_sum(t.name(i, "_sum"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(in, c, x, y, n); });
+        Func mean(t.name(i, "_mean"));
+        mean(f.c) = total(f.c) / t.real(m);
+        Func squares = t.channel_sum(t.name(i, "_squares"), s, [&](Expr c, Expr x, Expr y, Expr n) {
+            Expr d = at(in, c, x, y, n) - mean(c);
+            return d * d;
+        });
+        Func variance(t.name(i, "_variance"));
+        variance(f.c) = squares(f.c) / t.real(m);
+        Func inv_std(t.name(i, "_inv_std"));
+        inv_std(f.c) = t.real(1) / Halide::sqrt(variance(f.c) + t.real(double(op.spec.epsilon)));
+        t.per_channel(inv_std, int(s.c()));
+        Func normalized(t.name(i, "_normalized"));
+        normalized(args) = (in(args) - mean(f.c)) * inv_std(f.c);
+        Func out(t.name(i, ""));
+        out(args) = gamma(t, i, f.c) * normalized(args) + beta(t, i, f.c);
+        t.set_batch_statistics(i, mean, variance);
+        t.saved(i, "normalized") = normalized;
+        t.saved(i, "inv_std") = inv_std;
+        t.define_value(i, t.pointwise(out, op.out));
+    }
+
+    // With m values per channel, x^ the normalized input and g = d loss / d out:
+    //   dbeta = sum g,  dgamma = sum g x^,  din = gamma / sqrt(var + eps) / m * (m g - dbeta - x^ dgamma)
+    void backward(TrainingContext& t, int i, Func g) const override {
+        Training& f = t.funcs();
+        const Op& op = t.op(i);
+        const Shape s = op.in;
+        const double m = double(batch_norm_count(s));
+        Func x_hat = t.saved(i, "normalized");
+        auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
+        Func dbeta = t.channel_sum(t.name(i, "_dbeta"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(g, c, x, y, n); });
+        Func dgamma = t.channel_sum(t.name(i, "_dgamma"), s, [&](Expr c, Expr x, Expr y, Expr n) {
+            return at(g, c, x, y, n) * at(x_hat, c, x, y, n);
+        });
+        // Their coordinates are PyTorch's; the Funcs run over snc's channels (features).
+        const Layout features = tensor_layout(op, 0, t.funcs().layout->packing).packed;
+        t.set_tensor_gradient(i, 0, [dgamma, features](const std::vector<Expr>& at) { return dgamma(features.offset(at.data())); });
+        t.set_tensor_gradient(i, 1, [dbeta, features](const std::vector<Expr>& at) { return dbeta(features.offset(at.data())); });
+        if (!t.needs_input_gradient(i)) return;
+        std::vector<Expr> args = t.args(s);
+        Func din(t.name(i, "_din"));
+        din(args) = gamma(t, i, f.c) * t.saved(i, "inv_std")(f.c) / t.real(m) *
+                    (t.real(m) * g(args) - dbeta(f.c) - x_hat(args) * dgamma(f.c));
+        t.add_gradient(op.input, t.pointwise(din, s));
+    }
+
+private:
+    // gamma and beta of snc's channel (or feature) c.
+    static Expr vector(TrainingContext& t, int i, int slot, Expr c) {
+        const Layout features = tensor_layout(t.op(i), slot, t.funcs().layout->packing).packed;
+        std::vector<Expr> coordinates(std::size_t(features.rank));
+        features.coordinates(c, coordinates.data());
+        return t.parameter(i, slot, coordinates);
+    }
+    static Expr gamma(TrainingContext& t, int i, Expr c) { return vector(t, i, 0, c); }
+    static Expr beta(TrainingContext& t, int i, Expr c) { return vector(t, i, 1, c); }
+};
+
+}  // namespace
+
+const OpCompiler& batch_norm_op() {
+    static const BatchNormOp compiler;
+    return compiler;
+}
+
+}  // namespace snc::halide

@@ -1,0 +1,18 @@
+// The CPU schedules (inference in cpu.cpp, training in cpu_training.cpp) and their building blocks.
+#pragma once
+
+#include <snc/halide/lower.hpp>
+#include <snc/halide/train.hpp>
+
+namespace snc::halide {
+
+void schedule_inference_cpu(Lowered& lowered, const Halide::Target& target);
+void schedule_training_cpu(Training& training, const Halide::Target& target);
+
+// Register-blocked tiles over output channels and columns, the reduction input-channel innermost.
+void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);
+// Register tiles of (vectors x lanes) a by b, the reduction inside; Funcs are handles.
+// `reduction` orders the accumulator's reduction loops inside the tile (default: its RVars in order).
+void schedule_tiles_cpu(TileFuncs tiles, const Halide::Target& target, std::vector<Halide::RVar> reduction = {});
+
+}  // namespace snc::halide

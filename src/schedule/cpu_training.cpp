@@ -1,0 +1,139 @@
+// The CPU schedule of a training segment. Every stored Func is computed whole (compute_root) with
+// constant bounds; the convolutions, forward and input gradients alike, take the inference tiles
+// (schedule_conv_cpu), dense layers and weight gradients the register tiles of inference's dense
+// layers (schedule_tiles_cpu); the rest runs with vectors across channels and threads across rows
+// or images. What is stored is decided here, from the facts the algorithm gives (train.hpp):
+//   - element-wise Funcs are inlined into their readers, unless shared (read by two ops: inlined,
+//     each residual block would carry every block before it), re-read by a window or a tile (a
+//     conv's input: inlined, BNLeNet's sigmoids and batch norms before its second conv and first
+//     dense layer were evaluated 400 and 120 times over, 26 times slower a step), or an output.
+//     Storing every element-wise Func instead cost FashionCNN's step more time than its
+//     convolutions (Halide's profiler);
+//   - per-channel sums over a batch of images are summed per image first, one image per thread,
+//     then over the images (rfactor): a single serial loop over a batch of 128 28x28 planes took
+//     as long as the conv it normalized;
+//   - a conv's weight gradient is summed per group of images first, so that a thread's tiles
+//     re-read one group's gradients and inputs from cache (one image each when the partial sums fit
+//     in 16 M floats), then over the groups (rfactor). In one pass over the whole batch, every tile
+//     streamed the batch from memory: FashionCNN's second conv took 28 ms of 146;
+//   - weights read by an input gradient are stored transposed, the reduction's channel innermost,
+//     so that the tiles load them as vectors.
+#include "cpu.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "cpu_machine.hpp"
+
+namespace snc::halide {
+
+using Halide::Func;
+using Halide::TailStrategy;
+using Halide::Var;
+
+namespace {
+
+std::vector<Var> vars_of(const Training& t, const Shape& s) {
+    return s.is_image() ? std::vector<Var>{t.c, t.x, t.y, t.n} : std::vector<Var>{t.c, t.n};
+}
+
+// Stored element-wise (and small per-pixel reductions): vectors across channels, threads across
+// rows or images.
+void schedule_stored(const Training& t, Func f, const Shape& s, const Machine& m) {
+    const bool updates = f.num_update_definitions() > 0;
+    const int lanes = updates ? dividing_lanes(int(s.c()), m.vector_lanes) : lanes_for(int(s.c()), m.vector_lanes);
+    bound_to(f, vars_of(t, s), halide_extents(s));
+    f.compute_root().vectorize(t.c, lanes, TailStrategy::ShiftInwards);
+    Var rows("rows");
+    if (s.is_image()) f.fuse(t.y, t.n, rows).parallel(rows);
+    else f.parallel(t.n);
+    for (int k = 0; k < f.num_update_definitions(); ++k) f.update(k).vectorize(t.c, lanes).parallel(t.n);
+}
+
+// The flat outputs (parameter gradients, batch statistics): one vectorized loop per tensor, each
+// writing its own range.
+void schedule_flat_updates(Func f, const Machine& m) {
+    f.compute_root().vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
+    for (int k = 0; k < f.num_update_definitions(); ++k) {
+        std::vector<Halide::RVar> r = f.rvars(k);
+        f.update(k).allow_race_conditions().vectorize(r[0], m.vector_lanes, TailStrategy::GuardWithIf);
+    }
+}
+
+void schedule_per_channel(const Training& t, PerChannel p, const Machine& m) {
+    const int lanes = dividing_lanes(p.channels, m.vector_lanes);
+    Func f = p.func;
+    f.bound(t.c, 0, p.channels).compute_root().vectorize(t.c, lanes);
+    if (p.images) {
+        const std::vector<Halide::RVar> r = f.rvars(0);  // (x, y, image)
+        Func per_image = f.update().rfactor(r[2], t.n);
+        schedule_stored(t, per_image, Shape{p.images, p.channels}, m);
+    }
+    for (int k = 0; k < f.num_update_definitions(); ++k) f.update(k).vectorize(t.c, lanes);
+}
+
+}  // namespace
+
+void schedule_training_cpu(Training& t, const Halide::Target& target) {
+    const Machine m = machine_of(target);
+    for (ConvFuncs conv : t.convs) {
+        bound_to(conv.output, {conv.c, conv.x, conv.y, conv.n}, halide_extents(conv.out));
+        schedule_conv_cpu(conv, target);
+    }
+    for (const TileFuncs& tiles : t.tiles) schedule_tiles_cpu(tiles, target);
+    for (WeightGradient w : t.weight_gradients) {
+        const int weights = w.extents[0] * w.extents[1] * w.extents[2] * w.extents[3];
+        int groups = std::min(w.batch, std::max(8, (1 << 24) / weights));
+        while (w.batch % groups) --groups;
+        const std::vector<Halide::RVar> r = w.sum.rvars(0);  // (x, y, image)
+        Halide::RVar group_of_images("group_of_images"), image_in_group("image_in_group");
+        Var group("group");
+        w.sum.update().split(r[2], group_of_images, image_in_group, w.batch / groups);
+        Func per_group = w.sum.update().rfactor(group_of_images, group);
+        std::vector<int> extents = w.extents;
+        extents.push_back(groups);
+        schedule_tiles_cpu({per_group.in(w.sum), per_group, extents}, target, {r[0], r[1], image_in_group});
+        const int lanes = dividing_lanes(w.extents[0], m.vector_lanes);
+        bound_to(w.sum, w.sum.args(), w.extents);
+        w.sum.compute_root().vectorize(t.c, lanes).parallel(t.ky);
+        w.sum.update().vectorize(t.c, lanes).parallel(t.ky);
+    }
+    for (WeightView w : t.weight_views) {
+        std::vector<Var> order{w.along};
+        for (const Var& v : w.view.args())
+            if (v.name() != w.along.name()) order.push_back(v);
+        const std::vector<Var> args = w.view.args();
+        std::vector<int> extents = w.extents;
+        bound_to(w.view, args, extents);
+        int along_extent = 0;
+        for (std::size_t d = 0; d < args.size(); ++d)
+            if (args[d].name() == w.along.name()) along_extent = extents[d];
+        std::vector<Halide::VarOrRVar> loops(order.begin(), order.end());
+        w.view.compute_root().reorder_storage(order).reorder(loops).vectorize(w.along, lanes_for(along_extent, m.vector_lanes),
+                                                                               TailStrategy::ShiftInwards);
+        // Threads over the kernel taps (4-D), or over the units (2-D).
+        Var task = order.size() > 2 ? order[2] : order[1];
+        for (std::size_t k = 3; k < order.size(); ++k) {
+            Var fused(task.name() + "_" + order[k].name());
+            w.view.fuse(task, order[k], fused);
+            task = fused;
+        }
+        w.view.parallel(task);
+    }
+    for (const Pointwise& p : t.pointwise)
+        if (p.output || p.shared || p.reread) schedule_stored(t, p.func, p.shape, m);
+    for (const auto& [f, shape] : t.reductions) schedule_stored(t, f, shape, m);
+    for (const PerChannel& p : t.per_channel) schedule_per_channel(t, p, m);
+    for (Func f : t.scalars) {
+        if (f.dimensions() == 1) f.bound(f.args()[0], 0, t.batch);
+        f.compute_root();
+    }
+    for (auto& [f, region] : t.padded_inputs) {
+        for (std::size_t d = 0; d < region.size(); ++d) f.bound(f.args()[d], region[d].min, region[d].extent);
+        f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
+    }
+    for (auto& [f, range] : t.flat_outputs) schedule_flat_updates(f, m);
+    if (t.loss_stats.defined()) t.loss_stats.compute_root();
+}
+
+}  // namespace snc::halide

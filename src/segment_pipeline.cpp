@@ -1,0 +1,57 @@
+// A training segment's pass as one pipeline, by the calling convention of runtime/segments.hpp.
+#include <snc/halide/schedule.hpp>
+#include <snc/halide/segment_pipeline.hpp>
+
+namespace snc::halide {
+
+SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector<Segment>& segments, int s, SegmentPass pass,
+                                 const Halide::Target& target, Halide::Type real) {
+    const Segment& segment = segments[std::size_t(s)];
+    const Graph& graph = layout.graph;
+    const bool first = s == 0, last = s + 1 == int(segments.size());
+    SegmentPipeline p{.input = Halide::ImageParam(real, graph.shape_of(segment.input()).rank, "input"),
+                      .labels = Halide::ImageParam(Halide::Int(32), 1, "labels"),
+                      .parameters = Halide::ImageParam(real, 1, "parameters"),
+                      .output_gradient = Halide::ImageParam(real, graph.shape_of(segment.output()).rank, "output_gradient"),
+                      .seed = Halide::Param<std::uint32_t>("seed")};
+    p.arguments = segment_arguments(pass, first, last);
+    auto bound = [&](auto& buffer, SegmentArgument argument) {
+        const ArgumentShape shape = argument_shape(argument, layout, segment);
+        int stride = 1;
+        for (std::size_t d = 0; d < shape.extents.size(); ++d) {
+            const int min = d == 0 ? shape.min : 0;
+            buffer.dim(int(d)).set_bounds(min, shape.extents[d]).set_stride(stride).set_estimate(min, shape.extents[d]);
+            stride *= shape.extents[d];
+        }
+    };
+    bound(p.input, SegmentArgument::input);
+    bound(p.labels, SegmentArgument::labels);
+    bound(p.parameters, SegmentArgument::parameters);
+    bound(p.output_gradient, SegmentArgument::output_gradient);
+
+    SegmentInputs inputs{p.input, p.labels, p.parameters, p.output_gradient, p.seed};
+    p.funcs = lower_training_segment(layout, segment, pass, inputs, real);
+    schedule(p.funcs, target);
+    for (SegmentArgument argument : p.arguments) {
+        switch (argument) {
+            case SegmentArgument::input: p.inputs.push_back(p.input); break;
+            case SegmentArgument::labels: p.inputs.push_back(p.labels); break;
+            case SegmentArgument::parameters: p.inputs.push_back(p.parameters); break;
+            case SegmentArgument::seed: p.inputs.push_back(p.seed); break;
+            case SegmentArgument::output_gradient: p.inputs.push_back(p.output_gradient); break;
+            case SegmentArgument::output: p.outputs.push_back(p.funcs.output); break;
+            case SegmentArgument::input_gradient: p.outputs.push_back(p.funcs.input_gradient); break;
+            case SegmentArgument::parameter_gradients: p.outputs.push_back(p.funcs.parameter_gradients); break;
+            case SegmentArgument::batch_statistics: p.outputs.push_back(p.funcs.batch_statistics); break;
+            case SegmentArgument::loss_stats: p.outputs.push_back(p.funcs.loss_stats); break;
+        }
+        if (is_output(argument)) {
+            Halide::OutputImageParam buffer = p.outputs.back().output_buffer();
+            bound(buffer, argument);
+        }
+    }
+    p.pipeline = Halide::Pipeline(p.outputs);
+    return p;
+}
+
+}  // namespace snc::halide
