@@ -8,6 +8,7 @@
 #include <snc/layers/block.hpp>
 #include <snc/layers/conv.hpp>
 #include <snc/layers/dense.hpp>
+#include <snc/layers/dropout.hpp>
 #include <snc/layers/norm.hpp>
 #include <snc/layers/pool.hpp>
 #include <snc/network.hpp>

@@ -29,10 +29,13 @@ using IdentityResidual = Network<Input<2, 5, 5, 4>, Conv<4, 3, Same>, Residual<S
 using TapsNotDividingStride = Network<Input<2, 9, 9, 2>, Conv<3, 4, Stride<3>, Pad<1>>, ReLU, MaxPool<2, Stride<1>>,
                                       Flatten, Dense<3>>;
 using Features = Network<Input<5, 12>, Dense<6>, BatchNorm<>, Tanh, Dense<4>>;
+using DropoutFeatures = Network<Input<5, 12>, Dense<6>, Tanh, Dropout<0.4f>, Dense<4>>;
+using DropoutImages = Network<Input<3, 6, 6, 2>, Conv<3, 3, Same>, Dropout<0.25f>, ReLU, GlobalAvgPool, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
-                   SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features) {
+                   SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
+                   DropoutFeatures, DropoutImages) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);

@@ -56,6 +56,11 @@ static_assert(BatchNorm<Epsilon<1e-3f>, Momentum<0.01f>>::options.epsilon == 1e-
 static_assert(BatchNorm<Momentum<0.01f>>::options.momentum == 0.01f);
 static_assert(BatchNorm<>::options.epsilon == 1e-5f && BatchNorm<>::options.momentum == 0.1f);
 
+// Dropout: the shape unchanged, no parameters.
+static_assert(out<Network<Input<2, 8, 8, 3>, Conv<4, 3>, Dropout<0.5f>>> == Shape{2, 6, 6, 4});
+static_assert(parameter_count<Network<Input<2, 30>, Dense<10>, Dropout<0.2f>, Dense<5>>> == 310 + 55);
+static_assert(Dropout<0.25f>::spec(Shape{2, 30}).rate == 0.25f);
+
 // Residual: body + shortcut; the activation after the add is a following layer.
 using Basic = Residual<Seq<Conv<4, 3, Same>, BatchNorm<>, ReLU, Conv<4, 3, Same>, BatchNorm<>>>;
 static_assert(out<Network<Input<2, 8, 8, 4>, Basic, ReLU>> == Shape{2, 8, 8, 4});

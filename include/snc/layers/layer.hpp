@@ -37,7 +37,8 @@ using Complaint = fixed_string<224>;
     X(avg_pool)         \
     X(global_avg_pool)  \
     X(flatten)          \
-    X(add)
+    X(add)              \
+    X(dropout)
 
 enum class OpKind : std::uint8_t {
 #define SNC_OP_KIND_ENUMERATOR(kind) kind,
@@ -85,6 +86,7 @@ struct OpSpec {
     bool count_include_pad = false;  // AvgPool: divide by the full window, padding included
     float epsilon = 0.0f;            // BatchNorm
     float momentum = 0.0f;           // BatchNorm, for the running statistics in training
+    float rate = 0.0f;               // Dropout: the probability that an element is dropped
 };
 
 // What a tensor is to its layer: it decides the tensor's layout (layout.hpp), its initial values

@@ -1,0 +1,30 @@
+// Dropout<Rate>: PyTorch's nn.Dropout(p = Rate).
+//
+// Contract
+//   0 <= Rate < 1. out = in, any rank; no parameters.
+//   Training: each element is zeroed with probability Rate and the others scaled by 1 / (1 - Rate),
+//             so the expected value is unchanged. Which elements drop is a function of the
+//             step's seed (the trainer's --seed), the layer and the element: a step's forward and
+//             backward passes draw the same mask, and a run with the same seed the same masks.
+//   Inference: the identity. It lowers to nothing; its readers read its input.
+#pragma once
+
+#include <snc/layers/layer.hpp>
+
+namespace snc {
+
+template <float Rate>
+struct Dropout : stateless_layer {
+    static constexpr std::string_view kind = "Dropout";
+    static constexpr float rate = Rate;
+
+    static constexpr bool check(Shape, Complaint& complaint) {
+        if (Rate >= 0.0f && Rate < 1.0f) return true;
+        complaint << "the rate must lie in [0, 1): the probability that an element is dropped";
+        return false;
+    }
+    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::dropout, .role = OpRole::identity, .rate = Rate}; }
+    static constexpr Shape output(Shape in) { return in; }
+};
+
+}  // namespace snc
