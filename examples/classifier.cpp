@@ -7,6 +7,8 @@
 //   --idx DIR          (Fashion-MNIST models) classify the test set and print the accuracy;
 //                      DIR defaults to /usr/share/datasets/fashion-mnist
 //   --threads T        worker threads (default: Halide's, all cores)
+// Exit codes: 0 done; 2 an option or an input file refused (one line names it); 1 a failure while
+// running. NaN and infinity in the input go through as in PyTorch (a NaN in, NaNs out).
 // Built once per model: SNC_MODEL names the model library's entry point (see snc_add_model).
 #include <algorithm>
 #include <chrono>
@@ -22,14 +24,18 @@
 #include <HalideRuntime.h>
 
 #include <snc/data.hpp>
-#include <snc/runtime/allocator.hpp>
 #include <snc/io/npy.hpp>
+#include <snc/runtime/allocator.hpp>
+
+#include <snc/cli.hpp>
 
 #include SNC_MODEL_HEADER
 
 #define SNC_PASTE2(a, b) a##b
 #define SNC_PASTE(a, b) SNC_PASTE2(a, b)
 #define SNC_CALL(suffix) SNC_PASTE(SNC_MODEL, suffix)
+#define SNC_STRINGIZE2(a) #a
+#define SNC_STRINGIZE(a) SNC_STRINGIZE2(a)
 
 namespace {
 
@@ -39,46 +45,38 @@ struct Options {
     int threads = 0;
 };
 
-[[noreturn]] void usage(const char* program, const std::string& problem) {
-    if (!problem.empty()) std::cerr << program << ": " << problem << "\n";
-    std::cerr << "usage: " << program << " [--input X.npy] [--output Y.npy] [--weights W.safetensors] [--bench R]"
-              << (SNC_FASHION_MNIST ? " [--idx [DIR]]" : "") << " [--threads T]\n";
-    std::exit(2);
-}
-
+// Returns the options, or exits: 0 after --help, 2 with one line after a mistake.
 Options parse(int argc, char** argv) {
-    Options options;
-    for (int i = 1; i < argc; ++i) {
-        std::string flag = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(argv[0], flag + " needs a value");
-            return argv[++i];
-        };
-        auto number = [&](const std::string& text) {
-            try {
-                std::size_t used = 0;
-                int n = std::stoi(text, &used);
-                if (used == text.size() && n > 0) return n;
-            } catch (...) {
-            }
-            usage(argv[0], flag + " needs a positive number, got '" + text + "'");
-        };
-        if (flag == "--input") options.input = value();
-        else if (flag == "--output") options.output = value();
-        else if (flag == "--weights") options.weights = value();
-        else if (flag == "--bench") options.bench = number(value());
-        else if (flag == "--threads") options.threads = number(value());
-        else if (flag == "--idx" && SNC_FASHION_MNIST)
-            options.idx = (i + 1 < argc && argv[i + 1][0] != '-') ? value() : "/usr/share/datasets/fashion-mnist";
-        else if (flag == "--help" || flag == "-h") usage(argv[0], "");
-        else usage(argv[0], "unknown option " + flag);
+    Options o;
+    std::string input, output, weights, idx;
+    CLI::App app{"Runs the compiled network " SNC_STRINGIZE(SNC_MODEL) " on NHWC float32 images.", argv[0]};
+    app.add_option("--input", input, "float32 .npy of (N, H, W, C), any N")->check(snc::cli::input_file);
+    app.add_option("--output", output, "the logits as .npy (N, classes)")->check(snc::cli::output_file);
+    app.add_option("--weights", weights, "a PyTorch state_dict as safetensors, instead of the embedded weights")
+        ->check(snc::cli::input_file);
+    app.add_option("--bench", o.bench, "time R runs of one compiled batch, print the median")->check(snc::cli::whole_number(1, 1000000));
+    app.add_option("--threads", o.threads, "worker threads (default: all cores)")->check(snc::cli::whole_number(1, 1024));
+    CLI::Option* idx_option = nullptr;
+    if (SNC_FASHION_MNIST)
+        idx_option = app.add_option("--idx", idx, "classify Fashion-MNIST's test set in DIR and print the accuracy")
+                         ->expected(0, 1)
+                         ->check(snc::cli::input_directory);
+    if (int code = snc::cli::parse(app, argc, argv); code >= 0) std::exit(code);
+    auto given = [&](const char* name) { return app.count(name) > 0; };
+    if (given("--input")) o.input = input;
+    if (given("--output")) o.output = output;
+    if (given("--weights")) o.weights = weights;
+    if (idx_option && idx_option->count()) o.idx = idx.empty() ? "/usr/share/datasets/fashion-mnist" : idx;
+    auto refuse = [&](const std::string& why) {
+        std::cerr << argv[0] << ": " << why << "\n";
+        std::exit(2);
+    };
+    if (!o.input && !o.bench && !o.idx) {
+        if (SNC_FASHION_MNIST) o.idx = "/usr/share/datasets/fashion-mnist";
+        else refuse("nothing to do: give --input, --bench or both (see --help)");
     }
-    if (!options.input && !options.bench && !options.idx) {
-        if (SNC_FASHION_MNIST) options.idx = "/usr/share/datasets/fashion-mnist";
-        else usage(argv[0], "nothing to do: give --input, --bench or both");
-    }
-    if (options.output && !options.input) usage(argv[0], "--output needs --input");
-    return options;
+    if (o.output && !o.input) refuse("--output needs --input");
+    return o;
 }
 
 std::vector<int> halide_extents(const int64_t* shape, int rank) {
@@ -120,7 +118,7 @@ public:
             Halide::Runtime::Buffer<float> weights(packed_.data(), int(packed_.size()));
             result = SNC_CALL(_with_weights)(input, weights, output);
         }
-        if (result != 0) throw snc::Error("the compiled network failed with Halide error " + std::to_string(result));
+        if (result != 0) throw std::runtime_error("the compiled network failed with Halide error " + std::to_string(result));
     }
 
 private:
@@ -225,6 +223,12 @@ int main(int argc, char** argv) {
         if (options.idx) evaluate_fashion_mnist(model, *options.idx);
 #endif
         if (options.bench) benchmark(model, options.bench, options.input ? &inputs : nullptr);
+    } catch (const snc::Error& e) {  // a file refused
+        std::cerr << argv[0] << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::cerr << argv[0] << ": out of memory\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << argv[0] << ": " << e.what() << "\n";
         return 1;

@@ -12,6 +12,8 @@
 //   --augment             random left-right flips and shifts of up to 2 pixels
 //   --population-stats B  before each evaluation, set every BatchNorm's statistics to their mean over B
 //                         training batches (default 100; 0 keeps PyTorch's running averages)
+// Exit codes: 0 done; 2 an option or an input file refused (one line names it); 1 a failure while
+// running (the loss diverged, a log could not be written: the weights are still saved).
 // The batch size is the network's, fixed when it was compiled. The last incomplete batch of an
 // epoch is dropped, as d2l does. Pixels are scaled to [0, 1] and, for networks that read more than
 // 28x28, resized bilinearly.
@@ -41,6 +43,8 @@
 #include <snc/runtime/population.hpp>
 #include <snc/runtime/training_step.hpp>
 
+#include <snc/cli.hpp>
+
 #include SNC_NETWORK_HEADER
 #include SNC_STEP_HEADER
 #include SNC_INFERENCE_HEADER
@@ -67,7 +71,7 @@ struct Options {
     std::int64_t steps = -1;
     float lr = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
     std::uint64_t seed = 0;
-    bool shuffle = true;
+    bool no_shuffle = false;
     bool cosine = false;
     bool augment = false;
     int threads = 0;
@@ -75,57 +79,41 @@ struct Options {
     std::optional<std::string> init, save, log, plot;
 };
 
-[[noreturn]] void usage(const char* program, const std::string& problem) {
-    if (!problem.empty()) std::cerr << program << ": " << problem << "\n";
-    std::cerr << "usage: " << program
-              << " [--data DIR] [--epochs E] [--steps S] [--lr LR] [--momentum M] [--weight-decay WD] [--seed N]\n"
-                 "       [--no-shuffle] [--init W.safetensors] [--save W.safetensors] [--log metrics.csv]\n"
-                 "       [--plot curves.png] [--schedule constant|cosine] [--augment] [--population-stats B] [--threads T]\n";
-    std::exit(2);
-}
-
+// Returns the options, or exits: 0 after --help, 2 with one line after a mistake.
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string flag = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(argv[0], flag + " needs a value");
-            return argv[++i];
-        };
-        auto number = [&](double low) {
-            std::string text = value();
-            try {
-                std::size_t used = 0;
-                double v = std::stod(text, &used);
-                if (used == text.size() && v >= low && std::isfinite(v)) return v;
-            } catch (...) {
-            }
-            usage(argv[0], flag + " needs a number of at least " + std::to_string(low) + ", got '" + text + "'");
-        };
-        if (flag == "--data") o.data = value();
-        else if (flag == "--epochs") o.epochs = int(number(1));
-        else if (flag == "--steps") o.steps = std::int64_t(number(1));
-        else if (flag == "--lr") o.lr = float(number(0));
-        else if (flag == "--momentum") o.momentum = float(number(0));
-        else if (flag == "--weight-decay") o.weight_decay = float(number(0));
-        else if (flag == "--seed") o.seed = std::uint64_t(number(0));
-        else if (flag == "--threads") o.threads = int(number(1));
-        else if (flag == "--no-shuffle") o.shuffle = false;
-        else if (flag == "--augment") o.augment = true;
-        else if (flag == "--schedule") {
-            std::string schedule = value();
-            if (schedule != "constant" && schedule != "cosine") usage(argv[0], "--schedule is constant or cosine");
-            o.cosine = schedule == "cosine";
-        }
-        else if (flag == "--population-stats") o.population_batches = std::int64_t(number(0));
-        else if (flag == "--init") o.init = value();
-        else if (flag == "--save") o.save = value();
-        else if (flag == "--log") o.log = value();
-        else if (flag == "--plot") o.plot = value();
-        else if (flag == "--help" || flag == "-h") usage(argv[0], "");
-        else usage(argv[0], "unknown option " + flag);
-    }
-    if (o.momentum >= 1.0f) usage(argv[0], "--momentum must be below 1");
+    std::string schedule = "constant", init, save, log, plot;
+    CLI::App app{"Trains the network on Fashion-MNIST with the compiled training step.", argv[0]};
+    app.add_option("--data", o.data, "Fashion-MNIST's IDX files")->check(snc::cli::input_directory)->capture_default_str();
+    app.add_option("--epochs", o.epochs, "epochs")->check(snc::cli::whole_number(1, 100000))->capture_default_str();
+    app.add_option("--steps", o.steps, "stop after this many optimizer steps")->check(snc::cli::whole_number(1, 1000000000000));
+    app.add_option("--lr", o.lr, "learning rate")->check(snc::cli::real_number(0, 100, true))->capture_default_str();
+    app.add_option("--momentum", o.momentum, "SGD momentum, below 1")->check(snc::cli::real_number(0, 0.9999))->capture_default_str();
+    app.add_option("--weight-decay", o.weight_decay, "L2 weight decay")->check(snc::cli::real_number(0, 1))->capture_default_str();
+    app.add_option("--seed", o.seed, "initialization, shuffling, augmentation and dropout")
+        ->check(snc::cli::whole_number(0, std::int64_t(1) << 62))
+        ->capture_default_str();
+    app.add_flag("--no-shuffle", o.no_shuffle, "batches in file order");
+    app.add_option("--threads", o.threads, "worker threads (default: all cores)")->check(snc::cli::whole_number(1, 1024));
+    app.add_option("--init", init, "start from these weights (PyTorch's names)")->check(snc::cli::input_file);
+    app.add_option("--save", save, "the trained weights, as safetensors")->check(snc::cli::output_file);
+    app.add_option("--log", log, "one CSV row per epoch")->check(snc::cli::output_file);
+    app.add_option("--plot", plot, "loss and accuracies by gnuplot, PNG")->check(snc::cli::output_file);
+    app.add_option("--schedule", schedule, "constant, or cosine: lr (1 + cos(pi step / steps)) / 2")
+        ->check(CLI::IsMember({"constant", "cosine"}))
+        ->capture_default_str();
+    app.add_flag("--augment", o.augment, "random left-right flips and shifts of up to 2 pixels");
+    app.add_option("--population-stats", o.population_batches,
+                   "before each evaluation, set every BatchNorm's statistics to their mean over B training batches (0: keep "
+                   "PyTorch's running averages)")
+        ->check(snc::cli::whole_number(0, 1000000))
+        ->capture_default_str();
+    if (int code = snc::cli::parse(app, argc, argv); code >= 0) std::exit(code);
+    o.cosine = schedule == "cosine";
+    if (app.count("--init")) o.init = init;
+    if (app.count("--save")) o.save = save;
+    if (app.count("--log")) o.log = log;
+    if (app.count("--plot")) o.plot = plot;
     return o;
 }
 
@@ -227,6 +215,7 @@ int main(int argc, char** argv) {
     if (options.threads) halide_set_num_threads(options.threads);
     snc::runtime::cache_pipeline_allocations();
     const char* program = argv[0];
+    std::string output_failure;  // the first --log or --plot that could not be written
     try {
         if (options.plot && std::system("command -v gnuplot >/dev/null 2>&1") != 0)
             throw snc::Error("--plot needs gnuplot (Debian's gnuplot-nox), which is not installed");
@@ -235,6 +224,9 @@ int main(int argc, char** argv) {
         const snc::Plan plan = snc::plan_inference(graph, SNC_PASTE(SNC_INFERENCE, _packing));
         snc::io::LabeledImages train = snc::io::read_fashion_mnist(options.data, "train");
         snc::io::LabeledImages test = snc::io::read_fashion_mnist(options.data, "t10k");
+        if (train.count < batch)
+            throw snc::Error(options.data + ": the training split holds " + std::to_string(train.count) +
+                             " images, fewer than one batch of " + std::to_string(batch));
 
         snc::TrainingState state;
         if (options.init) {
@@ -267,7 +259,7 @@ int main(int argc, char** argv) {
         double last_accuracy = 0.0;
 
         for (int epoch = 1; epoch <= epochs; ++epoch) {
-            if (options.shuffle) std::shuffle(order.begin(), order.end(), random);
+            if (!options.no_shuffle) std::shuffle(order.begin(), order.end(), random);
             const std::int64_t steps = std::min(steps_per_epoch, total_steps - step);
             double loss_sum = 0.0, correct = 0.0;
             auto start = std::chrono::steady_clock::now();
@@ -283,8 +275,8 @@ int main(int argc, char** argv) {
                                     {.learning_rate = lr, .momentum = options.momentum, .weight_decay = options.weight_decay},
                                     step_seed(options.seed, step));
                 if (!std::isfinite(result.loss))
-                    throw snc::Error("the loss diverged (" + std::to_string(result.loss) + ") at step " + std::to_string(step + 1) +
-                                     "; try a smaller --lr");
+                    throw std::runtime_error("the loss diverged (" + std::to_string(result.loss) + ") at step " +
+                                             std::to_string(step + 1) + "; try a smaller --lr");
                 loss_sum += result.loss;
                 correct += result.correct;
                 auto now = std::chrono::steady_clock::now();
@@ -314,11 +306,29 @@ int main(int argc, char** argv) {
             std::printf("epoch %d/%d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.1f s\n", epoch, epochs,
                         record.train_loss, record.train_accuracy, record.test_accuracy, seconds);
             std::fflush(stdout);
-            if (options.log) write_log(*options.log, records);
-            if (options.plot) plot(*options.plot, records, snc::type_name<Network>.chars);
+            // A log or a plot that cannot be written stops being written; training goes on, and the
+            // weights are saved before the failure is reported.
+            auto keep_writing = [&](std::optional<std::string>& path, auto&& write) {
+                if (!path) return;
+                try {
+                    write(*path);
+                } catch (const std::exception& e) {
+                    if (output_failure.empty()) output_failure = e.what();
+                    path.reset();
+                }
+            };
+            keep_writing(options.log, [&](const std::string& path) { write_log(path, records); });
+            keep_writing(options.plot, [&](const std::string& path) { plot(path, records, snc::type_name<Network>.chars); });
         }
         std::printf("test accuracy: %.4f\n", last_accuracy);
         if (options.save) snc::io::write_safetensors(*options.save, snc::unpack_training_state(layout, state));
+        if (!output_failure.empty()) throw std::runtime_error(output_failure);
+    } catch (const snc::Error& e) {  // a file or an option refused
+        std::cerr << program << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::cerr << program << ": out of memory\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << program << ": " << e.what() << "\n";
         return 1;

@@ -17,6 +17,7 @@ namespace snc {
 // does for upscaling: source = (dest + 0.5) * in / out - 0.5, clamped to the image.
 inline void resize_bilinear(const float* in, std::int64_t in_h, std::int64_t in_w, float* out, std::int64_t out_h,
                             std::int64_t out_w) {
+    if (in_h < 1 || in_w < 1) throw Error("resize_bilinear: the source image has no pixels");
     for (std::int64_t y = 0; y < out_h; ++y) {
         double sy = std::clamp((y + 0.5) * double(in_h) / double(out_h) - 0.5, 0.0, double(in_h - 1));
         std::int64_t y0 = std::int64_t(sy), y1 = std::min(y0 + 1, in_h - 1);

@@ -3,6 +3,9 @@
 //   relu     max(x, 0)             d/dx = (y > 0)
 //   sigmoid  1 / (1 + exp(-x))     d/dx = y (1 - y)
 //   tanh     tanh(x)               d/dx = 1 - y^2
+// A NaN stays NaN and infinities go where PyTorch takes them: max(x, 0) drops a NaN on x86 (and
+// Halide folds select(x < 0, 0, x) into it), and Halide's fast exp() is neither NaN- nor
+// infinity-safe, so both are guarded (is_nan_bits: why not is_nan).
 // At inference an activation joins the stage before it, or is a stage of its own.
 #include <cmath>
 
@@ -53,15 +56,19 @@ public:
 
 class ReLU final : public Activation {
 public:
-    double apply(double x) const override { return std::max(x, 0.0); }
-    Expr apply(Expr x) const override { return Halide::max(x, zero(x.type())); }
+    double apply(double x) const override { return x < 0.0 ? 0.0 : x; }
+    Expr apply(Expr x) const override { return Halide::select(is_nan_bits(x), x, Halide::max(x, zero(x.type()))); }
     Expr input_gradient(Expr y, Expr g) const override { return Halide::select(y > zero(y.type()), g, zero(g.type())); }
 };
 
 class Sigmoid final : public Activation {
 public:
     double apply(double x) const override { return 1.0 / (1.0 + std::exp(-x)); }
-    Expr apply(Expr x) const override { return one(x.type()) / (one(x.type()) + Halide::exp(-x)); }
+    // exp(88) is 1.7e38, near float's largest: clamped there, sigmoid(-inf) is 0 and sigmoid(inf) 1.
+    Expr apply(Expr x) const override {
+        Expr bounded = Halide::clamp(x, Halide::cast(x.type(), Expr(-88.0f)), Halide::cast(x.type(), Expr(88.0f)));
+        return Halide::select(is_nan_bits(x), x, one(x.type()) / (one(x.type()) + Halide::exp(-bounded)));
+    }
     Expr input_gradient(Expr y, Expr g) const override { return g * y * (one(y.type()) - y); }
 };
 

@@ -1,5 +1,6 @@
 // Dropout (layers/dropout.hpp): the identity at inference (the plan drops it); in training
-//   out = keep ? in / (1 - rate) : 0,   d in = keep ? d out / (1 - rate) : 0
+//   out = in * (keep ? 1 / (1 - rate) : 0),   d in = d out * (keep ? 1 / (1 - rate) : 0)
+// (a product, as PyTorch's: a NaN stays NaN where it is dropped)
 // with keep drawn per element from a counter-based generator of (the step's seed, the layer, the
 // element): the backward pass redraws the forward pass's mask rather than storing it.
 #include <cmath>
@@ -32,7 +33,7 @@ public:
         const Op& op = t.op(i);
         std::vector<Expr> args = t.args(op.out);
         Func out(t.name(i, ""));
-        out(args) = Halide::select(kept(t, i), t.value(op.input)(args) * t.real(1.0 / (1.0 - double(op.spec.rate))), t.real(0));
+        out(args) = t.value(op.input)(args) * Halide::select(kept(t, i), t.real(1.0 / (1.0 - double(op.spec.rate))), t.real(0));
         t.define_value(i, t.pointwise(out, op.out));
     }
 
@@ -41,7 +42,7 @@ public:
         const Op& op = t.op(i);
         std::vector<Expr> args = t.args(op.out);
         Func din(t.name(i, "_din"));
-        din(args) = Halide::select(kept(t, i), g(args) * t.real(1.0 / (1.0 - double(op.spec.rate))), t.real(0));
+        din(args) = g(args) * Halide::select(kept(t, i), t.real(1.0 / (1.0 - double(op.spec.rate))), t.real(0));
         t.add_gradient(op.input, t.pointwise(din, op.in));
     }
 

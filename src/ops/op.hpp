@@ -147,6 +147,17 @@ const OpCompiler& compiler_of(OpKind kind);
 SNC_OP_KINDS(SNC_DECLARE_OP_COMPILER)
 #undef SNC_DECLARE_OP_COMPILER
 
+// Whether x is a NaN, tested on its bits. Halide compiles float arithmetic with LLVM's no-NaNs
+// flag (unless the target has strict_float), so LLVM folds is_nan() of a computed value (a conv's
+// accumulator) to false; a test of the bits as integers is kept. Measured: a ReLU fused after a
+// conv dropped every NaN with is_nan(), none with this. snc keeps NaNs where PyTorch does.
+inline Expr is_nan_bits(const Expr& x) {
+    const bool wide = x.type().bits() == 64;
+    const Halide::Type bits = Halide::UInt(wide ? 64 : 32);
+    const Expr magnitude = Halide::reinterpret(bits, x) & Halide::cast(bits, Expr(wide ? std::int64_t(0x7fffffffffffffff) : std::int64_t(0x7fffffff)));
+    return magnitude > Halide::cast(bits, Expr(wide ? std::int64_t(0x7ff0000000000000) : std::int64_t(0x7f800000)));
+}
+
 // Shared by the windowed ops (conv and the pools): the input with a `fill` border where windows
 // reach past it.
 Func padded_input(const Func& in, const Shape& shape, Expr fill, const std::string& name);

@@ -1,8 +1,10 @@
 // MaxPool and AvgPool (layers/pool.hpp): a window over each channel.
-//   max      the window's maximum; padding pixels act as -infinity. Its adjoint passes the gradient
-//            to the window's first maximum in row-major order, as PyTorch picks it.
+//   max      the window's maximum; padding pixels act as -infinity; a NaN in the window makes it
+//            NaN, as in PyTorch. Its adjoint passes the gradient to the window's first maximum in
+//            row-major order (a NaN counting as the largest), as PyTorch picks it.
 //   average  the window's sum over its pixels inside the input, or over the whole window with
 //            count_include_pad (padding counts as zeros); its adjoint shares the gradient out.
+#include <cmath>
 #include <limits>
 
 #include "op.hpp"
@@ -43,7 +45,7 @@ public:
                             for (std::int64_t ix = x0; ix < x0 + win.kernel; ++ix) {
                                 if (iy < 0 || iy >= i.h() || ix < 0 || ix >= i.w()) continue;
                                 const double v = in[std::size_t(input(n, c, iy, ix))];
-                                acc = is_max_ ? std::max(acc, v) : acc + v;
+                                acc = !is_max_ ? acc + v : std::isnan(v) || std::isnan(acc) ? std::nan("") : std::max(acc, v);
                             }
                         if (!is_max_) acc /= double(window_count<std::int64_t>(op, x0, y0));
                         out[std::size_t(output(n, c, y, x))] = acc;
@@ -62,7 +64,10 @@ public:
         Expr window = source(c, x0 + r.x, y0 + r.y, n);
         stage.funcs.pattern = Pattern::rowwise;
         stage.funcs.reduction = r;
-        if (is_max_) return Halide::maximum(window);
+        if (is_max_) {  // max() drops a NaN on x86 (maxps returns its second operand): count them
+            Expr nans = Halide::sum(Halide::select(is_nan_bits(window), 1, 0));
+            return Halide::select(nans > 0, Halide::cast<float>(std::nanf("")), Halide::maximum(window));
+        }
         return Halide::sum(window) / Halide::cast<float>(window_count(op, x0, y0));
     }
 
@@ -82,11 +87,12 @@ public:
         Expr window = source(c, x0 + r.x, y0 + r.y, n);
         Func out(t.name(i, ""));
         if (is_max_) {
-            Func best(t.name(i, "_argmax"));  // (kernel column, kernel row, maximum)
-            best(c, x, y, n) = Halide::argmax(window);
+            Func best(t.name(i, "_argmax"));  // (kernel column, kernel row, key), a NaN keyed as +infinity
+            best(c, x, y, n) = Halide::argmax(Halide::select(is_nan_bits(window), Halide::cast(f.real, Expr(std::numeric_limits<float>::infinity())), window));
             f.reductions.emplace_back(best, op.out);
             t.saved(i, "argmax") = best;
-            out(c, x, y, n) = best(c, x, y, n)[2];
+            const int last = w.kernel - 1;  // clamped, so that bounds inference sees the window
+            out(c, x, y, n) = source(c, x0 + Halide::clamp(best(c, x, y, n)[0], 0, last), y0 + Halide::clamp(best(c, x, y, n)[1], 0, last), n);
         } else {
             out(c, x, y, n) = Halide::sum(window) / Halide::cast(f.real, window_count(op, x0, y0));
         }

@@ -3,7 +3,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <thread>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -40,29 +44,48 @@ std::string scratch(const std::string& name) {
 }
 
 const std::string bnlenet = SNC_BNLENET_PROGRAM;
+
+// An uncompressed IDX pair in `dir`: `count` images of rows x cols (pixels 7), labels 0..9.
+std::string write_idx(const std::string& dir, const std::string& split, std::uint32_t count, std::uint32_t rows, std::uint32_t cols) {
+    std::filesystem::create_directories(dir);
+    auto words = [](std::ofstream& out, std::initializer_list<std::uint32_t> values) {
+        for (std::uint32_t v : values)
+            for (int shift : {24, 16, 8, 0}) out << char((v >> shift) & 0xff);
+    };
+    std::ofstream images(dir + "/" + split + "-images-idx3-ubyte", std::ios::binary);
+    words(images, {0x803, count, rows, cols});
+    images << std::string(std::size_t(count) * rows * cols, char(7));
+    std::ofstream labels(dir + "/" + split + "-labels-idx1-ubyte", std::ios::binary);
+    words(labels, {0x801, count});
+    for (std::uint32_t i = 0; i < count; ++i) labels << char(i % 10);
+    return dir;
+}
 }  // namespace
 
-TEST_CASE("snc-bnlenet with PyTorch's weights gives PyTorch's logits, any batch size") {
-    std::string out = scratch("logits.npy");
+TEST_CASE("NaN and infinity in the input give what PyTorch gives: NaN in, NaN out; an infinite pixel stays finite") {
+    std::string out = scratch("special_logits.npy");
     Run result = run(bnlenet + " --weights " + snc::testing::fixture("bnlenet.safetensors") + " --input " +
-                     snc::testing::fixture("bnlenet_input.npy") + " --output " + out);
+                     snc::testing::fixture("bnlenet_special_input.npy") + " --output " + out);
     REQUIRE_MESSAGE(result.status == 0, result.output);
-    snc::Tensor got = snc::io::read_npy(out), want = snc::io::read_npy(snc::testing::fixture("bnlenet_expected.npy"));
+    snc::Tensor got = snc::io::read_npy(out), want = snc::io::read_npy(snc::testing::fixture("bnlenet_special_expected.npy"));
+    int nans = 0;
+    for (float v : want.data) nans += std::isnan(v);
+    CHECK(nans == 20);  // images 0 (a NaN pixel) and 2 (+inf beside -inf); 1 and 3 finite
     std::string report;
-    CHECK_MESSAGE(snc::testing::agree(got, want, 2e-5, report), report);  // 4 images through a batch of 128
+    CHECK_MESSAGE(snc::testing::agree(got, want, 2e-5, report), report);
 }
 
 TEST_CASE("snc-bnlenet refuses bad input with a message, a non-zero exit and no output file") {
     std::string out = scratch("never.npy");
     SUBCASE("an input of the wrong shape") {
         Run result = run(bnlenet + " --input " + snc::testing::fixture("narrow_resnet_input.npy") + " --output " + out);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("narrow_resnet_input.npy: has shape (2, 32, 32, 3) but") != std::string::npos);
         CHECK(result.output.find("takes float32 (N, 28, 28, 1)") != std::string::npos);
     }
     SUBCASE("an input that is not an .npy file") {
         Run result = run(bnlenet + " --input " + snc::testing::fixture("bnlenet.safetensors") + " --output " + out);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("bnlenet.safetensors: not an .npy file") != std::string::npos);
     }
     SUBCASE("a truncated weights file") {
@@ -71,13 +94,13 @@ TEST_CASE("snc-bnlenet refuses bad input with a message, a non-zero exit and no 
         std::ofstream(truncated, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
         Run result = run(bnlenet + " --weights " + truncated + " --input " + snc::testing::fixture("bnlenet_input.npy") +
                          " --output " + out);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("truncated.safetensors: not a valid safetensors file") != std::string::npos);
     }
     SUBCASE("the weights of another network") {
         Run result = run(bnlenet + " --weights " + snc::testing::fixture("narrow_resnet.safetensors") + " --input " +
                          snc::testing::fixture("bnlenet_input.npy") + " --output " + out);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("narrow_resnet.safetensors: the weights do not fit the network") != std::string::npos);
         CHECK(result.output.find("missing: 0.weight") != std::string::npos);
     }
@@ -89,13 +112,54 @@ TEST_CASE("snc-bnlenet refuses bad input with a message, a non-zero exit and no 
         std::filesystem::copy_file("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
                                    dir / "t10k-labels-idx1-ubyte.gz", std::filesystem::copy_options::overwrite_existing);
         Run result = run(bnlenet + " --idx " + dir.string());
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("t10k-images-idx3-ubyte.gz") != std::string::npos);
     }
     SUBCASE("an unknown option") {
         Run result = run(bnlenet + " --frobnicate");
         CHECK(result.status == 2);
-        CHECK(result.output.find("unknown option --frobnicate") != std::string::npos);
+        CHECK(result.output.find("unknown option or argument --frobnicate") != std::string::npos);
+    }
+    SUBCASE("a directory where a file belongs") {
+        Run input = run(bnlenet + " --input " + std::string(SNC_FIXTURES_DIR) + " --output " + out);
+        CHECK(input.status == 2);
+        CHECK(input.output.find(std::string(SNC_FIXTURES_DIR) + ": is a directory, not a file") != std::string::npos);
+        Run weights = run(bnlenet + " --weights " + std::string(SNC_FIXTURES_DIR) + " --idx");
+        CHECK(weights.status == 2);
+        CHECK(weights.output.find("is a directory, not a file") != std::string::npos);
+    }
+    SUBCASE("an .npy that claims 1.2 GB in 3 KB is refused before anything is allocated") {
+        std::string claim = scratch("claims.npy");
+        std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (400000, 28, 28, 1), }";
+        while ((10 + header.size() + 1) % 64) header += ' ';
+        header += '\n';
+        std::ofstream file(claim, std::ios::binary);
+        file << "\x93NUMPY\x01" << '\0' << char(header.size()) << '\0' << header << std::string(3000, '\0');
+        file.close();
+        // Under a 1 GB address-space limit an attempt to allocate would end in "out of memory".
+        Run result = run("ulimit -v 1000000; " + bnlenet + " --input " + claim + " --output " + out);
+        CHECK(result.status == 2);
+        CHECK(result.output.find("claims.npy: truncated: its shape (400000, 28, 28, 1) needs 1254400000 bytes") != std::string::npos);
+    }
+    SUBCASE("a safetensors file that names a tensor twice") {
+        std::string twice = scratch("twice.safetensors");
+        std::string header = R"({"0.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"0.weight":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
+        std::ofstream file(twice, std::ios::binary);
+        for (int i = 0; i < 8; ++i) file << char(i == 0 ? header.size() : 0);
+        file << header << std::string(8, '\0');
+        file.close();
+        Run result = run(bnlenet + " --weights " + twice + " --idx");
+        CHECK(result.status == 2);
+        CHECK(result.output.find("twice.safetensors: not a valid safetensors file: the tensor '0.weight' appears twice") != std::string::npos);
+    }
+    SUBCASE("Fashion-MNIST files of another image size, or with no images") {
+        for (auto [rows, cols, count, says] : {std::tuple{0, 0, 5, "holds images of 0x0 pixels"}, std::tuple{28, 29, 5, "holds images of 28x29 pixels"},
+                                               std::tuple{1, 1, 5, "holds images of 1x1 pixels"}, std::tuple{28, 28, 0, "holds no images"}}) {
+            std::string dir = write_idx(scratch("odd-idx"), "t10k", count, rows, cols);
+            Run result = run(bnlenet + " --idx " + dir);
+            CHECK(result.status == 2);
+            CHECK_MESSAGE(result.output.find(std::string("t10k-images-idx3-ubyte: ") + says) != std::string::npos, result.output);
+        }
     }
     CHECK(!std::filesystem::exists(out));
 }
@@ -159,7 +223,7 @@ TEST_CASE("a trainer refuses bad input with a message, a non-zero exit and no ch
     std::string checkpoint = scratch("never.safetensors");
     SUBCASE("weights of another network") {
         Run result = run(trainer + " --steps 1 --init " + snc::testing::fixture("narrow_resnet.safetensors") + " --save " + checkpoint);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("narrow_resnet.safetensors: the weights do not fit the network") != std::string::npos);
     }
     SUBCASE("a truncated dataset") {
@@ -171,13 +235,59 @@ TEST_CASE("a trainer refuses bad input with a message, a non-zero exit and no ch
                                        std::filesystem::copy_options::overwrite_existing);
         std::filesystem::resize_file(dir / "train-labels-idx1-ubyte.gz", 2000);
         Run result = run(trainer + " --steps 1 --data " + dir.string() + " --save " + checkpoint);
-        CHECK(result.status == 1);
+        CHECK(result.status == 2);
         CHECK(result.output.find("train-labels-idx1-ubyte.gz") != std::string::npos);
     }
-    SUBCASE("a bad option value") {
-        Run result = run(trainer + " --lr fast");
+    SUBCASE("a bad option value, or one out of range") {
+        for (auto [option, says] : {std::pair{"--lr fast", "--lr: needs a number above 0"},
+                                    std::pair{"--threads 1e10", "--threads: needs a whole number from 1 to 1024, got '1e10'"},
+                                    std::pair{"--epochs 1e10", "--epochs: needs a whole number from 1 to 100000"},
+                                    std::pair{"--epochs 3e9", "--epochs: needs a whole number from 1 to 100000"},
+                                    std::pair{"--population-stats 1e30", "--population-stats: needs a whole number from 0 to 1000000"},
+                                    std::pair{"--momentum 1", "--momentum: needs a number from 0 to 0.9999"}}) {
+            Run result = run(trainer + " " + option + " --save " + checkpoint);
+            CHECK(result.status == 2);
+            CHECK_MESSAGE(result.output.find(says) != std::string::npos, result.output);
+            CHECK(result.output.find("epoch 1/") == std::string::npos);  // refused before any work
+        }
+    }
+    SUBCASE("--save and --log into a directory that does not exist: refused before training") {
+        for (const char* option : {"--save", "--log"}) {
+            Run result = run(trainer + " --steps 1 " + option + " /nonexistent/out.file");
+            CHECK(result.status == 2);
+            CHECK(result.output.find(std::string(option) + ": /nonexistent/out.file: the directory /nonexistent does not exist") != std::string::npos);
+            CHECK(result.output.find("epoch 1/") == std::string::npos);
+        }
+    }
+    SUBCASE("a training split smaller than one batch") {
+        std::string dir = write_idx(scratch("small-idx"), "train", 100, 28, 28);
+        write_idx(dir, "t10k", 10, 28, 28);
+        Run result = run(trainer + " --steps 1 --data " + dir + " --save " + checkpoint);
         CHECK(result.status == 2);
-        CHECK(result.output.find("--lr needs a number") != std::string::npos);
+        CHECK(result.output.find("the training split holds 100 images, fewer than one batch of 128") != std::string::npos);
+    }
+    SUBCASE("training images of no pixels") {
+        std::string dir = write_idx(scratch("empty-idx"), "train", 500, 0, 0);
+        write_idx(dir, "t10k", 10, 28, 28);
+        Run result = run(trainer + " --steps 1 --data " + dir + " --save " + checkpoint);
+        CHECK(result.status == 2);
+        CHECK(result.output.find("train-images-idx3-ubyte: holds images of 0x0 pixels") != std::string::npos);
     }
     CHECK(!std::filesystem::exists(checkpoint));
+}
+
+TEST_CASE("a log that cannot be written during training loses nothing: the weights are saved, the failure reported") {
+    std::string log_dir = scratch("vanishing"), checkpoint = scratch("kept.safetensors");
+    std::filesystem::create_directories(log_dir);
+    // The directory passes the check before training, and is gone when the epoch's row is written.
+    std::thread remover([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        std::filesystem::remove_all(log_dir);
+    });
+    Run result = run(trainer + " --steps 150 --population-stats 0 --log " + log_dir + "/metrics.csv --save " + checkpoint);
+    remover.join();
+    CHECK(result.status == 1);
+    CHECK_MESSAGE(result.output.find("metrics.csv: cannot create") != std::string::npos, result.output);
+    CHECK(result.output.find("test accuracy: ") != std::string::npos);
+    CHECK(std::filesystem::exists(checkpoint));
 }

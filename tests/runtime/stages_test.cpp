@@ -1,4 +1,7 @@
 // Every kind of Halide stage against the plain C++ reference, before anything is timed.
+#include <cmath>
+#include <limits>
+
 #include <doctest/doctest.h>
 
 #include <snc/reference.hpp>
@@ -56,6 +59,27 @@ std::vector<OpKind> kinds_of(const Plan& plan, const Stage& stage) {
     return kinds;
 }
 }  // namespace
+
+// PyTorch's semantics for the values that are not numbers: NaN in, NaN out, through every kind of
+// stage (a ReLU or a max pool must not drop it); an infinity goes where the arithmetic takes it.
+TEST_CASE_TEMPLATE("NaN and infinity pass through a stage as through the reference", Net, ValidConv, ConvBatchNormRelu,
+                   AsymmetricPadsTanh, StemAndPool, MaxPoolPadded, AvgPoolSame, LoneBatchNormSigmoid, MeanDense, FlattenDense,
+                   FlattenBatchNormDense, ResidualConvAddRelu, ResidualAddStage, Features) {
+    halide::JitNetwork& network = halide::jit<Net>();
+    StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
+    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 5);
+    input.data[3] = std::nanf("");
+    input.data[input.data.size() / 2] = std::numeric_limits<float>::infinity();
+    input.data[input.data.size() - 2] = -std::numeric_limits<float>::infinity();
+    Tensor got = network.run(input, packed);
+    Tensor want = reference::forward(network.plan().graph, tensors, input);
+    std::size_t nans = 0;
+    for (float v : want) nans += std::isnan(v);
+    CHECK(nans > 0);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(got, want, 1e-5, report), report);
+}
 
 TEST_CASE("the plan fuses batch norm, the residual add and the activation into the conv") {
     Plan plan = plan_inference<ResidualConvAddRelu>(Packing::output_innermost);

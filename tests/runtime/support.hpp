@@ -12,15 +12,19 @@
 
 namespace snc::testing {
 
-// Agreement within `relative` of the largest reference magnitude; `report` shows the worst.
+// Agreement within `relative` of the largest finite reference magnitude; `report` shows the worst.
+// A NaN agrees with a NaN and an infinity with the same infinity (PyTorch's semantics: NaN in,
+// NaN out), and with nothing else.
 inline bool agree(const float* got, const float* want, std::size_t count, double relative, std::string& report) {
     double scale = 0.0, worst = 0.0;
     std::size_t worst_at = 0, mismatches = 0;
-    for (std::size_t i = 0; i < count; ++i) scale = std::max(scale, double(std::abs(want[i])));
+    for (std::size_t i = 0; i < count; ++i)
+        if (std::isfinite(want[i])) scale = std::max(scale, double(std::abs(want[i])));
     double tolerance = relative * std::max(scale, 1e-6);
     std::ostringstream os;
     for (std::size_t i = 0; i < count; ++i) {
-        double difference = std::abs(double(got[i]) - double(want[i]));
+        const bool same_special = (std::isnan(got[i]) && std::isnan(want[i])) || (std::isinf(want[i]) && got[i] == want[i]);
+        double difference = same_special ? 0.0 : std::abs(double(got[i]) - double(want[i]));
         if (!(difference <= tolerance)) {
             if (mismatches++ < 5) os << "  [" << i << "] got " << got[i] << ", want " << want[i] << "\n";
         }

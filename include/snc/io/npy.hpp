@@ -71,12 +71,17 @@ inline Tensor parse_npy(const std::vector<char>& bytes, const std::string& path)
         shape.push_back(value);
         i += used;
     }
+    // The data's size, checked against the file before anything is allocated: a shape that claims
+    // more than the file holds (or more than 2^64 bytes) is refused, not allocated.
+    const std::size_t data_start = header_start + header_length, available = bytes.size() - data_start;
+    std::uint64_t needed = 4;
+    bool overflow = false;
+    for (std::int64_t extent : shape) overflow = overflow || __builtin_mul_overflow(needed, std::uint64_t(extent), &needed);
+    if (overflow || needed > available)
+        throw Error(path + ": truncated: its shape " + dims_text(shape) + " needs " +
+                    (overflow ? std::string("more than 2^64") : std::to_string(needed)) + " bytes of data, the file has " +
+                    std::to_string(available));
     Tensor tensor(shape);
-    std::size_t data_start = header_start + header_length;
-    std::size_t needed = std::size_t(tensor.elements()) * 4;
-    if (bytes.size() - data_start < needed)
-        throw Error(path + ": truncated: its shape " + dims_text(shape) + " needs " + std::to_string(needed) +
-                    " bytes of data, the file has " + std::to_string(bytes.size() - data_start));
     if (needed) std::memcpy(tensor.data.data(), bytes.data() + data_start, needed);
     return tensor;
 }

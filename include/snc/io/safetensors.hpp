@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +45,16 @@ inline SafetensorsContents parse_safetensors(const std::vector<char>& bytes, con
         throw refuse("the header length " + std::to_string(header_length) + " runs past the end of the " +
                      std::to_string(bytes.size()) + "-byte file");
 
+    // JSON itself allows a key twice (the last wins); a state_dict cannot have two tensors of one name.
+    std::set<std::string> names;
+    auto no_duplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (depth == 1 && event == nlohmann::json::parse_event_t::key && !names.insert(parsed.get<std::string>()).second)
+            throw refuse("the tensor '" + parsed.get<std::string>() + "' appears twice in its header");
+        return true;
+    };
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_length));
+        header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_length), no_duplicates);
     } catch (const nlohmann::json::exception& e) {
         throw refuse(std::string("its JSON header does not parse (") + e.what() + ")");
     }
@@ -56,7 +64,9 @@ inline SafetensorsContents parse_safetensors(const std::vector<char>& bytes, con
     const char* data = bytes.data() + 8 + header_length;
     SafetensorsContents contents;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> extents;
-    for (const auto& [name, entry] : header.items()) {
+    for (const auto& item : header.items()) {
+        const std::string& name = item.key();
+        const nlohmann::json& entry = item.value();
         if (name == "__metadata__") continue;
         auto where = [&](const std::string& why) { return refuse("tensor '" + name + "': " + why); };
         if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
@@ -90,7 +100,7 @@ inline SafetensorsContents parse_safetensors(const std::vector<char>& bytes, con
         if (end - begin != elements * element_size)
             throw where("holds " + std::to_string(end - begin) + " bytes but its shape " + dims_text(shape) +
                         " of " + dtype + " needs " + std::to_string(elements * element_size));
-        extents.emplace_back(begin, end);
+        if (end > begin) extents.emplace_back(begin, end);  // an empty tensor occupies no bytes
 
         if (dtype == "I64" || dtype == "I32") {
             contents.ignored.push_back(name);  // num_batches_tracked: a counter, not a weight
@@ -105,7 +115,7 @@ inline SafetensorsContents parse_safetensors(const std::vector<char>& bytes, con
     }
     std::sort(extents.begin(), extents.end());
     for (std::size_t i = 1; i < extents.size(); ++i)
-        if (extents[i].first < extents[i - 1].second && extents[i].first != extents[i].second)
+        if (extents[i].first < extents[i - 1].second)
             throw refuse("two tensors' data_offsets overlap at byte " + std::to_string(extents[i].first));
     return contents;
 }
