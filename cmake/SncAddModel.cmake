@@ -1,6 +1,9 @@
 # snc_add_model(<target> NETWORK <C++ type> HEADER <header>
 #               [WEIGHTS <file.safetensors>] [TARGETS <halide targets...>] [STMT <variable>])
+# snc_add_model(<target> ONNX <model.onnx> [BATCH <n>] [TARGETS ...] [STMT <variable>])
 #
+# With ONNX, snc-import turns the exported model into the declaration snc_onnx::<target id> and its
+# weights at build time (BATCH: the batch to compile when the model's is dynamic).
 # Compiles the network <C++ type>, declared in the C++ <header>, into a static library <target>
 # with a C header <target>.h (the target's name made a C identifier, "snc-net" -> snc_net.h):
 #   <id>(input, output)                   with WEIGHTS: the weights are inside the library
@@ -16,22 +19,49 @@ set(SNC_DEFAULT_TARGETS x86-64-linux-avx512_skylake x86-64-linux-avx2-fma-f16c x
 set(_SNC_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(snc_add_model TARGET)
-  cmake_parse_arguments(ARG "" "NETWORK;HEADER;WEIGHTS;STMT" "TARGETS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NETWORK;HEADER;WEIGHTS;STMT;ONNX;BATCH" "TARGETS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "snc_add_model(${TARGET}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
-  endif()
-  if(NOT ARG_NETWORK OR NOT ARG_HEADER)
-    message(FATAL_ERROR "snc_add_model(${TARGET}): NETWORK <C++ type> and HEADER <header> are required")
   endif()
   if(NOT ARG_TARGETS)
     set(ARG_TARGETS ${SNC_DEFAULT_TARGETS})
   endif()
-  get_filename_component(header "${ARG_HEADER}" ABSOLUTE)
-  if(NOT EXISTS "${header}")
-    message(FATAL_ERROR "snc_add_model(${TARGET}): HEADER ${header} does not exist")
-  endif()
   string(MAKE_C_IDENTIFIER "${TARGET}" id)
   set(work "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.snc")
+
+  if(ARG_ONNX)
+    # An exported model: snc-import writes its declaration and weights at build time.
+    if(ARG_NETWORK OR ARG_HEADER OR ARG_WEIGHTS)
+      message(FATAL_ERROR "snc_add_model(${TARGET}): ONNX brings its own NETWORK, HEADER and WEIGHTS")
+    endif()
+    get_filename_component(model "${ARG_ONNX}" ABSOLUTE)
+    if(NOT EXISTS "${model}")
+      message(FATAL_ERROR "snc_add_model(${TARGET}): ONNX ${model} does not exist")
+    endif()
+    set(ARG_NETWORK "snc_onnx::${id}")
+    set(ARG_HEADER "${work}/${id}_network.hpp")
+    set(ARG_WEIGHTS "${work}/${id}.safetensors")
+    set(batch_argument "")
+    if(ARG_BATCH)
+      set(batch_argument --batch ${ARG_BATCH})
+    endif()
+    add_custom_command(OUTPUT "${ARG_HEADER}" "${ARG_WEIGHTS}"
+                       COMMAND snc::import "${model}" --network "${ARG_NETWORK}" --header "${ARG_HEADER}"
+                               --weights "${ARG_WEIGHTS}" ${batch_argument}
+                       DEPENDS "${model}" snc::import
+                       COMMENT "snc: importing ${ARG_ONNX} for ${TARGET}"
+                       VERBATIM)
+    add_custom_target(${id}.import DEPENDS "${ARG_HEADER}" "${ARG_WEIGHTS}")
+  elseif(ARG_BATCH)
+    message(FATAL_ERROR "snc_add_model(${TARGET}): BATCH goes with ONNX; a declared network has its batch")
+  endif()
+  if(NOT ARG_NETWORK OR NOT ARG_HEADER)
+    message(FATAL_ERROR "snc_add_model(${TARGET}): NETWORK <C++ type> and HEADER <header> (or ONNX <model>) are required")
+  endif()
+  get_filename_component(header "${ARG_HEADER}" ABSOLUTE)
+  if(NOT EXISTS "${header}" AND NOT ARG_ONNX)
+    message(FATAL_ERROR "snc_add_model(${TARGET}): HEADER ${header} does not exist")
+  endif()
 
   set(SNC_TARGET "${TARGET}")
   set(SNC_ID "${id}")
@@ -42,6 +72,9 @@ function(snc_add_model TARGET)
   configure_file("${_SNC_CMAKE_DIR}/templates/generator.cpp.in" "${work}/${id}_generator.cpp" @ONLY)
   add_executable(${id}.generator "${work}/${id}_generator.cpp")
   target_link_libraries(${id}.generator PRIVATE snc::compiler)
+  if(ARG_ONNX)
+    add_dependencies(${id}.generator ${id}.import)
+  endif()
 
   # The Halide pipeline, sharing the first model's runtime.
   get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
@@ -99,6 +132,9 @@ function(snc_add_model TARGET)
   target_include_directories(${TARGET} PUBLIC "$<BUILD_INTERFACE:${work}/include>")
   target_link_libraries(${TARGET} PUBLIC ${id}_halide PRIVATE snc::io)
   target_compile_features(${TARGET} PRIVATE cxx_std_20)
+  if(ARG_ONNX)
+    add_dependencies(${TARGET} ${id}.import)
+  endif()
 endfunction()
 
 # snc_add_training(<target> NETWORK <C++ type> HEADER <header> [TARGETS <halide targets...>])

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/integral_constant.hpp>
@@ -67,6 +68,20 @@ void summary_elements(std::ostream& os, Summary depth, const Graph& graph) {
     });
 }
 
+// The table's title: the network's name when it has one (nets::d2l::BNLeNet<>); an unnamed
+// Network<Input<...>, layers...> is shown by its input and its number of elements, not cut off
+// mid-type.
+template <class Net>
+std::string title() {
+    const std::string_view name = type_name<Net>.view();
+    if (name.rfind("Network<", 0) != 0) return std::string(name);
+    std::ostringstream os;
+    os << "Network<Input<" << shape_text(Net::input_shape).substr(1) << ">, " << Net::size << (Net::size == 1 ? " element>" : " elements>");
+    std::string text = os.str();
+    text.replace(text.find(")>"), 2, ">");
+    return text;
+}
+
 }  // namespace detail
 
 template <NetworkType Net>
@@ -74,7 +89,7 @@ void summary(std::ostream& os, Summary depth = Summary::top_level) {
     using namespace detail;
     Graph graph;
     if (depth == Summary::every_layer) graph = build_graph<Net>();
-    os << type_name<Net>.view() << "\n";
+    os << title<Net>() << "\n";
     summary_row(os, "#", "layer", "output shape", "parameters", "MACs");
     summary_row(os, "", "Input", shape_text(Net::input_shape), "", "");
     summary_elements<Net>(os, depth, graph);

@@ -8,8 +8,9 @@
 
 #include <snc/layers/options.hpp>
 
-namespace snc::detail {
+namespace snc {
 
+// The rule itself, along one axis; also what snc-import resolves ONNX's paddings with.
 constexpr std::int64_t window_extent(std::int64_t in, int kernel, int stride, int pad_before, int pad_after) {
     return (in + pad_before + pad_after - kernel) / stride + 1;
 }
@@ -18,12 +19,17 @@ struct SidePads {
     int before = 0, after = 0;
 };
 
+// TensorFlow's (and ONNX's SAME_UPPER) 'same' paddings along one axis; SAME_LOWER swaps them.
 constexpr SidePads same_pads(std::int64_t in, int kernel, int stride) {
     std::int64_t out = (in + stride - 1) / stride;
     std::int64_t total = (out - 1) * stride + kernel - in;
     if (total < 0) total = 0;
     return {int(total / 2), int(total - total / 2)};
 }
+
+}  // namespace snc
+
+namespace snc::detail {
 
 constexpr Window resolve_window(const LayerOptions& options, int kernel, int default_stride, Shape in) {
     Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride};

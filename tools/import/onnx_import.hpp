@@ -1,0 +1,36 @@
+// snc-import's core: an ONNX model (as PyTorch's exporter writes it) to an snc declaration and
+// its weights.
+//
+// The graph is read with ONNX's own protobuf classes (Debian's libonnx-dev). Each node becomes a
+// layer of snc's language; a value read by two branches that meet again in an Add becomes a
+// Residual<Seq<body...>, Seq<shortcut...>>. What PyTorch writes around the operators is folded:
+// a constant zero Pad into the Conv or AveragePool after it, a MatMul and its bias Add into one
+// Dense, Identity and a Flatten of what is already flat into nothing. Anything snc cannot express
+// exactly is refused, one line per node naming it, its op type and what is missing: never a
+// silently different network.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <snc/io/tensor.hpp>
+
+namespace snc::onnx_import {
+
+struct Options {
+    std::string network = "imported::Network";  // the C++ name the header declares, "NS::Name"
+    std::int64_t batch = 0;                      // 0: the model's own (static) batch
+};
+
+struct Result {
+    std::string header;          // the declaration, one layer a line
+    StateDict weights;           // under the names that declaration gives its tensors
+    std::int64_t parameters = 0; // trainable elements, as snc::parameter_count counts them
+    std::int64_t layers = 0;     // leaf layers declared
+};
+
+// Throws snc::Error: the file's name and why, or one line per node that snc cannot express.
+Result import_model(const std::string& path, const Options& options);
+
+}  // namespace snc::onnx_import
