@@ -9,14 +9,48 @@
 #   <id>(input, output)                   with WEIGHTS: the weights are inside the library
 #   <id>(input, weights, output)          without: packed weights come at run time
 #   <id>_with_weights(input, weights, output), <id>_pack_weights(path, ...), shapes, counts
-# TARGETS are Halide targets; several build one library that picks the best the CPU supports at
-# run time (list the most specific first, a baseline last). The default is explicit, not the build
-# machine's host, so binaries are portable. All models of a project share one Halide runtime.
+# TARGETS are Halide targets; several CPU ones build one library that picks the best the CPU
+# supports at run time (list the most specific first, a baseline last). A CUDA target
+# (x86-64-linux-cuda-cuda_capability_86: 86 is Halide 14's highest; newer GPUs run its PTX) and an
+# OpenCL target (x86-64-linux-opencl) add a variant each, which <id>_set_device chooses (AUTO: a
+# usable GPU, else the CPU). The default is explicit, not the build machine's host, so binaries are
+# portable. All models of a project share one Halide runtime.
 # STMT names a variable that receives the path of the lowered statement of the first target.
 
 set(SNC_DEFAULT_TARGETS x86-64-linux-avx512_skylake x86-64-linux-avx2-fma-f16c x86-64-linux
     CACHE STRING "Halide targets of snc_add_model when it is given none")
 set(_SNC_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+# The targets of a library by device: the CPU ones (at least one: the fallback), and at most one
+# CUDA and one OpenCL target. Other GPU APIs are refused.
+function(_snc_split_targets WHERE TARGETS CPU CUDA OPENCL)
+  set(cpu "")
+  set(cuda "")
+  set(opencl "")
+  foreach(target IN LISTS TARGETS)
+    if(target MATCHES "(^|-)cuda(-|$)")
+      if(cuda)
+        message(FATAL_ERROR "${WHERE}: two CUDA targets (${cuda}, ${target}); give one")
+      endif()
+      set(cuda "${target}")
+    elseif(target MATCHES "(^|-)opencl(-|$)")
+      if(opencl)
+        message(FATAL_ERROR "${WHERE}: two OpenCL targets (${opencl}, ${target}); give one")
+      endif()
+      set(opencl "${target}")
+    elseif(target MATCHES "(^|-)(metal|vulkan|d3d12compute|openglcompute|hexagon_dma)(-|$)")
+      message(FATAL_ERROR "${WHERE}: ${target}: snc's devices are the CPU, CUDA and OpenCL")
+    else()
+      list(APPEND cpu "${target}")
+    endif()
+  endforeach()
+  if(NOT cpu)
+    message(FATAL_ERROR "${WHERE}: TARGETS needs a CPU target too, to fall back on and to run where no GPU is")
+  endif()
+  set(${CPU} "${cpu}" PARENT_SCOPE)
+  set(${CUDA} "${cuda}" PARENT_SCOPE)
+  set(${OPENCL} "${opencl}" PARENT_SCOPE)
+endfunction()
 
 function(snc_add_model TARGET)
   cmake_parse_arguments(ARG "" "NETWORK;HEADER;WEIGHTS;STMT;ONNX;BATCH" "TARGETS" ${ARGN})
@@ -86,11 +120,26 @@ function(snc_add_model TARGET)
   if(ARG_STMT)
     set(stmt_argument STMT stmt_file)
   endif()
-  add_halide_library(${id}_halide FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_with_weights
-                     TARGETS ${ARG_TARGETS} ${runtime_argument} ${stmt_argument})
+  _snc_split_targets("snc_add_model(${TARGET})" "${ARG_TARGETS}" cpu_targets SNC_CUDA_TARGET SNC_OPENCL_TARGET)
+  add_halide_library(${id}_halide FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_cpu
+                     TARGETS ${cpu_targets} ${runtime_argument} ${stmt_argument})
   if(NOT runtime)
-    set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${id}_halide.runtime)
+    set(runtime ${id}_halide.runtime)
+    set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${runtime})
   endif()
+  # A library per GPU device, on the same runtime (which then carries that device's runtime too).
+  set(device_libraries "")
+  set(SNC_HAS_CUDA 0)
+  set(SNC_HAS_OPENCL 0)
+  foreach(device cuda opencl)
+    string(TOUPPER "${device}" DEVICE)
+    if(SNC_${DEVICE}_TARGET)
+      add_halide_library(${id}_halide_${device} FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_${device}
+                         TARGETS ${SNC_${DEVICE}_TARGET} USE_RUNTIME ${runtime})
+      list(APPEND device_libraries ${id}_halide_${device})
+      set(SNC_HAS_${DEVICE} 1)
+    endif()
+  endforeach()
   if(ARG_STMT)
     set(${ARG_STMT} "${CMAKE_CURRENT_BINARY_DIR}/${stmt_file}" PARENT_SCOPE)
   endif()
@@ -130,7 +179,7 @@ function(snc_add_model TARGET)
     set_source_files_properties("${work}/${id}.cpp" PROPERTIES OBJECT_DEPENDS "${SNC_PACKED_FILE}")
   endif()
   target_include_directories(${TARGET} PUBLIC "$<BUILD_INTERFACE:${work}/include>")
-  target_link_libraries(${TARGET} PUBLIC ${id}_halide PRIVATE snc::io)
+  target_link_libraries(${TARGET} PUBLIC ${id}_halide ${device_libraries} PRIVATE snc::io)
   target_compile_features(${TARGET} PRIVATE cxx_std_20)
   if(ARG_ONNX)
     add_dependencies(${TARGET} ${id}.import)

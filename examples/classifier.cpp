@@ -2,11 +2,15 @@
 //   --input X.npy      float32 (N, H, W, C) with any N; the compiled batch runs as often as needed
 //   --output Y.npy     the logits, (N, classes)
 //   --weights W.safetensors   a PyTorch state_dict to use instead of the embedded weights
+//   --init-weights SEED       freshly initialized weights instead (for timing where no trained
+//                             weights are at hand: the GPU benchmark's programs embed none)
 //   --bench R          the median latency of R runs of one compiled batch, in ms (on the first
 //                      batch of --input when given, else on random pixels)
 //   --idx DIR          (Fashion-MNIST models) classify the test set and print the accuracy;
 //                      DIR defaults to /usr/share/datasets/fashion-mnist
 //   --threads T        worker threads (default: Halide's, all cores)
+//   --device D         auto (default: a usable GPU, else the CPU), cpu, cuda, opencl; a device that
+//                      cannot be used is refused (exit 2) with the reason, never fallen back from
 // Exit codes: 0 done; 2 an option or an input file refused (one line names it); 1 a failure while
 // running. NaN and infinity in the input go through as in PyTorch (a NaN in, NaNs out).
 // Built once per model: SNC_MODEL names the model library's entry point (see snc_add_model).
@@ -26,6 +30,7 @@
 #include <snc/data.hpp>
 #include <snc/io/npy.hpp>
 #include <snc/runtime/allocator.hpp>
+#include <snc/runtime/devices.hpp>
 
 #include <snc/cli.hpp>
 
@@ -41,8 +46,10 @@ namespace {
 
 struct Options {
     std::optional<std::string> input, output, weights, idx;
+    std::optional<std::uint64_t> init_seed;
     int bench = 0;
     int threads = 0;
+    std::string device = "auto";
 };
 
 // Returns the options, or exits: 0 after --help, 2 with one line after a mistake.
@@ -54,8 +61,16 @@ Options parse(int argc, char** argv) {
     app.add_option("--output", output, "the logits as .npy (N, classes)")->check(snc::cli::output_file);
     app.add_option("--weights", weights, "a PyTorch state_dict as safetensors, instead of the embedded weights")
         ->check(snc::cli::input_file);
+    std::uint64_t init_seed = 0;
+    CLI::Option* init_option =
+        app.add_option("--init-weights", init_seed, "freshly initialized weights from this seed (PyTorch's initialization)")
+            ->check(snc::cli::whole_number(0, 1000000000000));
+    init_option->excludes("--weights");
     app.add_option("--bench", o.bench, "time R runs of one compiled batch, print the median")->check(snc::cli::whole_number(1, 1000000));
     app.add_option("--threads", o.threads, "worker threads (default: all cores)")->check(snc::cli::whole_number(1, 1024));
+    app.add_option("--device", o.device, "where to run: auto (a GPU when one is usable, else the CPU), cpu, cuda, opencl")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda", "opencl"}))
+        ->capture_default_str();
     CLI::Option* idx_option = nullptr;
     if (SNC_FASHION_MNIST)
         idx_option = app.add_option("--idx", idx, "classify Fashion-MNIST's test set in DIR and print the accuracy")
@@ -66,6 +81,7 @@ Options parse(int argc, char** argv) {
     if (given("--input")) o.input = input;
     if (given("--output")) o.output = output;
     if (given("--weights")) o.weights = weights;
+    if (init_option->count()) o.init_seed = init_seed;
     if (idx_option && idx_option->count()) o.idx = idx.empty() ? "/usr/share/datasets/fashion-mnist" : idx;
     auto refuse = [&](const std::string& why) {
         std::cerr << argv[0] << ": " << why << "\n";
@@ -91,20 +107,21 @@ std::string shape_text(const int64_t* shape, int rank, bool any_batch) {
     return text + ")";
 }
 
-// The compiled network with its weights: embedded, or packed from --weights.
+// The compiled network with its weights: embedded, packed from --weights, or initialized.
 class Model {
 public:
-    explicit Model(const std::optional<std::string>& weights_file) {
-        if (!weights_file) {
+    Model(const std::optional<std::string>& weights_file, std::optional<std::uint64_t> init_seed) {
+        if (!weights_file && !init_seed) {
 #if SNC_EMBEDDED_WEIGHTS
             return;
 #else
-            throw snc::Error("this program has no embedded weights: give --weights W.safetensors");
+            throw snc::Error("this program has no embedded weights: give --weights W.safetensors (or --init-weights SEED)");
 #endif
         }
         packed_.resize(std::size_t(SNC_CALL(_packed_weight_count)()));
         char error[4096];
-        if (SNC_CALL(_pack_weights)(weights_file->c_str(), packed_.data(), int64_t(packed_.size()), error, sizeof error))
+        if (weights_file ? SNC_CALL(_pack_weights)(weights_file->c_str(), packed_.data(), int64_t(packed_.size()), error, sizeof error)
+                         : SNC_CALL(_pack_initial_weights)(*init_seed, packed_.data(), int64_t(packed_.size()), error, sizeof error))
             throw snc::Error(error);
     }
 
@@ -118,11 +135,21 @@ public:
             Halide::Runtime::Buffer<float> weights(packed_.data(), int(packed_.size()));
             result = SNC_CALL(_with_weights)(input, weights, output);
         }
-        if (result != 0) throw std::runtime_error("the compiled network failed with Halide error " + std::to_string(result));
+        if (result != 0) {
+            const int device = SNC_CALL(_device)();
+            std::string failure = "the compiled network failed on " + std::string(snc::runtime::device_name(device)) +
+                                  " with Halide error " + std::to_string(result) + ": " + snc::runtime::take_halide_error();
+            // A device builds its kernels on the first call: failing there, it cannot be used (exit 2).
+            if (device != SNC_DEVICE_CPU && !ran_)
+                throw snc::Error(std::string(snc::runtime::device_label(device)) + " cannot be used: " + failure);
+            throw std::runtime_error(failure);
+        }
+        ran_ = true;
     }
 
 private:
     std::vector<float> packed_;
+    bool ran_ = false;
 };
 
 // Runs the compiled batch over all N rows of `inputs`, the last batch padded with zeros.
@@ -203,8 +230,14 @@ int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     if (options.threads) halide_set_num_threads(options.threads);
     snc::runtime::cache_pipeline_allocations();
+    char why[4096];
+    if (SNC_CALL(_set_device)(*snc::runtime::parse_device(options.device), why, sizeof why) != 0) {
+        std::cerr << argv[0] << ": --device " << options.device << ": " << why << "\n";
+        return 2;
+    }
+    std::cerr << argv[0] << ": on " << snc::runtime::device_name(SNC_CALL(_device)()) << "\n";
     try {
-        Model model(options.weights);
+        Model model(options.weights, options.init_seed);
         snc::Tensor inputs;
         if (options.input) {
             inputs = read_input(*options.input, argv[0]);

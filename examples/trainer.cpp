@@ -40,6 +40,7 @@
 #include <snc/io/safetensors.hpp>
 #include <snc/runtime/allocator.hpp>
 #include <snc/runtime/aot_training.hpp>
+#include <snc/runtime/devices.hpp>
 #include <snc/runtime/population.hpp>
 #include <snc/runtime/training_step.hpp>
 
@@ -77,6 +78,7 @@ struct Options {
     int threads = 0;
     std::int64_t population_batches = 100;
     std::optional<std::string> init, save, log, plot;
+    std::string device = "auto";
 };
 
 // Returns the options, or exits: 0 after --help, 2 with one line after a mistake.
@@ -107,6 +109,9 @@ Options parse(int argc, char** argv) {
                    "before each evaluation, set every BatchNorm's statistics to their mean over B training batches (0: keep "
                    "PyTorch's running averages)")
         ->check(snc::cli::whole_number(0, 1000000))
+        ->capture_default_str();
+    app.add_option("--device", o.device, "where to train: auto (a GPU when one is usable, else the CPU), cpu, cuda, opencl")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda", "opencl"}))
         ->capture_default_str();
     if (int code = snc::cli::parse(app, argc, argv); code >= 0) std::exit(code);
     o.cosine = schedule == "cosine";
@@ -194,6 +199,37 @@ void plot(const std::string& path, const std::vector<EpochRecord>& records, cons
     std::filesystem::rename(image, path);
 }
 
+// The trainer's functions for `--device`, and the inference library's device set alike; a device
+// that cannot be used ends the program: exit 2 and one line saying why.
+const snc::SegmentFunctions& compiled_for(const std::string& name, const char* program) {
+    const snc_device wanted = *snc::runtime::parse_device(name);
+    auto usable = [](int device) -> std::string {
+        const snc::SegmentFunctions* functions = SNC_TRAINING::functions(device);
+        const char* label = snc::runtime::device_label(device);
+        if (!functions) return std::string(label) + " cannot be used: this trainer was not compiled for it";
+        if (std::string problem = snc::runtime::device_problem(functions->device_interface()); !problem.empty())
+            return std::string(label) + " cannot be used: " + problem;
+        return "";
+    };
+    int device = wanted;
+    if (wanted == SNC_DEVICE_AUTO) {
+        device = SNC_DEVICE_CPU;
+        if (usable(SNC_DEVICE_CUDA).empty()) device = SNC_DEVICE_CUDA;
+        else if (snc::runtime::opencl_has_gpu() && usable(SNC_DEVICE_OPENCL).empty()) device = SNC_DEVICE_OPENCL;
+    } else if (wanted != SNC_DEVICE_CPU) {
+        if (std::string problem = usable(wanted); !problem.empty()) {
+            std::fprintf(stderr, "%s: --device %s: %s\n", program, name.c_str(), problem.c_str());
+            std::exit(2);
+        }
+    }
+    char why[4096];
+    if (SNC_PASTE(SNC_INFERENCE, _set_device)(device, why, sizeof why) != 0) {
+        std::fprintf(stderr, "%s: --device %s: %s\n", program, name.c_str(), why);
+        std::exit(2);
+    }
+    return *SNC_TRAINING::functions(device);
+}
+
 // Each step's random stream (dropout), from the run's seed: the same run draws the same masks.
 std::uint32_t step_seed(std::uint64_t seed, std::int64_t step) {
     std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + std::uint64_t(step) + 1;  // splitmix64's finalizer
@@ -235,9 +271,12 @@ int main(int argc, char** argv) {
         } else {  // d2l's init_cnn: Xavier-uniform weights, zero biases
             state = snc::pack_training_state(layout, snc::initial_state_dict(graph, options.seed, snc::Init::xavier), "init");
         }
-        std::vector<float> velocity(state.parameters.size(), 0.0f);
         snc::TrainingStep<float> step_runner(layout, snc::training_segments(graph));
-        snc::AotSegments engine(layout, step_runner.segments(), SNC_TRAINING::functions());
+        step_runner.set_parameters(state.parameters);
+        step_runner.set_statistics(state.statistics);
+        snc::AotSegments engine(layout, step_runner.segments(), compiled_for(options.device, argv[0]));
+        std::fprintf(stderr, "%s: on %s (%s)\n", program, snc::runtime::device_name(SNC_PASTE(SNC_INFERENCE, _device)()),
+                     engine.target());
 
         const std::int64_t steps_per_epoch = train.count / batch;
         const std::int64_t total_steps = options.steps > 0 ? std::min<std::int64_t>(options.steps, steps_per_epoch * options.epochs)
@@ -256,7 +295,7 @@ int main(int argc, char** argv) {
         const bool interactive = ::isatty(STDOUT_FILENO);
         std::vector<EpochRecord> records;
         std::int64_t step = 0;
-        double last_accuracy = 0.0;
+        double last_accuracy = 0.0, training_seconds = 0.0;
 
         for (int epoch = 1; epoch <= epochs; ++epoch) {
             if (!options.no_shuffle) std::shuffle(order.begin(), order.end(), random);
@@ -271,7 +310,7 @@ int main(int argc, char** argv) {
                                                 : options.lr;
                 for (std::int64_t k = 0; k < batch; ++k) labels[std::size_t(k)] = train.labels[std::size_t(order[std::size_t(b * batch + k)])];
                 snc::TrainingStep<float>::Result result =
-                    step_runner.run(engine, images.data.data(), labels.data(), state.parameters, velocity, state.statistics,
+                    step_runner.run(engine, images.data.data(), labels.data(),
                                     {.learning_rate = lr, .momentum = options.momentum, .weight_decay = options.weight_decay},
                                     step_seed(options.seed, step));
                 if (!std::isfinite(result.loss))
@@ -293,13 +332,14 @@ int main(int argc, char** argv) {
             }
             if (interactive) std::printf("\n");
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            training_seconds += seconds;
             if (options.population_batches && !layout.statistics.empty())
-                snc::population_statistics(
-                    step_runner, engine, state.parameters, state.statistics, std::min(options.population_batches, steps_per_epoch),
-                    [&](std::int64_t b) {
-                        snc::fill_batch(train, order.data() + b * batch, batch, images);
-                        return images.data.data();
-                    });
+                snc::population_statistics(step_runner, engine, std::min(options.population_batches, steps_per_epoch),
+                                           [&](std::int64_t b) {
+                                               snc::fill_batch(train, order.data() + b * batch, batch, images);
+                                               return images.data.data();
+                                           });
+            state = {step_runner.parameters(), step_runner.statistics()};
             last_accuracy = test_accuracy(plan, snc::unpack_training_state(layout, state), test);
             EpochRecord record{epoch, loss_sum / double(steps), correct / double(steps * batch), last_accuracy, seconds};
             records.push_back(record);
@@ -321,6 +361,10 @@ int main(int argc, char** argv) {
             keep_writing(options.plot, [&](const std::string& path) { plot(path, records, snc::type_name<Network>.chars); });
         }
         std::printf("test accuracy: %.4f\n", last_accuracy);
+        // A step costs about three forward passes (forward, input gradients, weight gradients).
+        std::printf("training: %lld steps in %.2f s, %.1f ms per step, %.0f img/s, %.1f GFLOP/s\n", static_cast<long long>(step),
+                    training_seconds, 1e3 * training_seconds / double(step), double(step * batch) / training_seconds,
+                    6e-9 * double(snc::mac_count<Network>) * double(step) / training_seconds);
         if (options.save) snc::io::write_safetensors(*options.save, snc::unpack_training_state(layout, state));
         if (!output_failure.empty()) throw std::runtime_error(output_failure);
     } catch (const snc::Error& e) {  // a file or an option refused

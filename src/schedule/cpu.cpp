@@ -145,7 +145,8 @@ void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
         if (stored) bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
         switch (f.pattern) {
             case Pattern::convolution:
-                schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n}, target);
+                schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n,
+                                   L.plan->main_op(stage).spec.window}, target);
                 break;
             case Pattern::tiles: schedule_tiles_cpu({f.output, f.accumulator, halide_extents(stage.out)}, target); break;
             case Pattern::view:  // computed by its reader (a Dense reads the image under a Flatten itself)

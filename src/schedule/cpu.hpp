@@ -9,6 +9,9 @@ namespace snc::halide {
 void schedule_inference_cpu(Lowered& lowered, const Halide::Target& target);
 void schedule_training_cpu(Training& training, const Halide::Target& target);
 
+// Flat buffers: one vectorized loop per update, each writing its own range.
+void schedule_flat_cpu(Halide::Func flat, const Halide::Target& target);
+
 // Register-blocked tiles over output channels and columns, the reduction input-channel innermost.
 void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target);
 // Register tiles of (vectors x lanes) a by b, the reduction inside; Funcs are handles.

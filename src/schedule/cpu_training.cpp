@@ -50,15 +50,6 @@ void schedule_stored(const Training& t, Func f, const Shape& s, const Machine& m
     for (int k = 0; k < f.num_update_definitions(); ++k) f.update(k).vectorize(t.c, lanes).parallel(t.n);
 }
 
-// The flat outputs (parameter gradients, batch statistics): one vectorized loop per tensor, each
-// writing its own range.
-void schedule_flat_updates(Func f, const Machine& m) {
-    f.compute_root().vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
-    for (int k = 0; k < f.num_update_definitions(); ++k) {
-        std::vector<Halide::RVar> r = f.rvars(k);
-        f.update(k).allow_race_conditions().vectorize(r[0], m.vector_lanes, TailStrategy::GuardWithIf);
-    }
-}
 
 void schedule_per_channel(const Training& t, PerChannel p, const Machine& m) {
     const int lanes = dividing_lanes(p.channels, m.vector_lanes);
@@ -73,6 +64,17 @@ void schedule_per_channel(const Training& t, PerChannel p, const Machine& m) {
 }
 
 }  // namespace
+
+// The flat outputs (parameter gradients, batch statistics, SGD's and the running statistics'
+// results): one vectorized loop per tensor, each writing its own range.
+void schedule_flat_cpu(Func f, const Halide::Target& target) {
+    const Machine m = machine_of(target);
+    f.compute_root().vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
+    for (int k = 0; k < f.num_update_definitions(); ++k) {
+        std::vector<Halide::RVar> r = f.rvars(k);
+        f.update(k).allow_race_conditions().vectorize(r[0], m.vector_lanes, TailStrategy::GuardWithIf);
+    }
+}
 
 void schedule_training_cpu(Training& t, const Halide::Target& target) {
     const Machine m = machine_of(target);
@@ -132,7 +134,7 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         for (std::size_t d = 0; d < region.size(); ++d) f.bound(f.args()[d], region[d].min, region[d].extent);
         f.compute_root().vectorize(t.c, m.vector_lanes, TailStrategy::GuardWithIf).parallel(t.y);
     }
-    for (auto& [f, range] : t.flat_outputs) schedule_flat_updates(f, m);
+    for (auto& [f, range] : t.flat_outputs) schedule_flat_cpu(f, target);
     if (t.loss_stats.defined()) t.loss_stats.compute_root();
 }
 

@@ -2,21 +2,29 @@
 #include <snc/halide/schedule.hpp>
 
 #include "cpu.hpp"
+#include "gpu.hpp"
 
 namespace snc::halide {
 
 // Every target reads weights with the output channel fastest: CPU tiles load them as vectors
-// across output channels (src/schedule/cpu.cpp).
+// across output channels (src/schedule/cpu.cpp), a GPU block's threads (or lanes) own 32
+// consecutive output channels and read them coalesced (src/schedule/gpu.cpp).
 Packing packing_for(const Halide::Target&) { return Packing::output_innermost; }
 
 void schedule(Lowered& lowered, const Halide::Target& target) {
-    if (target.has_gpu_feature()) throw Error("snc: no GPU schedule yet for target " + target.to_string());
-    schedule_inference_cpu(lowered, target);
+    if (target.has_gpu_feature()) schedule_inference_gpu(lowered, target);
+    else schedule_inference_cpu(lowered, target);
+}
+
+void schedule_flat(Halide::Func flat, int extent, const Halide::Target& target) {
+    flat.bound(flat.args()[0], 0, extent);
+    if (target.has_gpu_feature()) schedule_flat_gpu(flat);
+    else schedule_flat_cpu(flat, target);
 }
 
 void schedule(Training& training, const Halide::Target& target) {
-    if (target.has_gpu_feature()) throw Error("snc: no GPU schedule yet for target " + target.to_string());
-    schedule_training_cpu(training, target);
+    if (target.has_gpu_feature()) schedule_training_gpu(training, target);
+    else schedule_training_cpu(training, target);
 }
 
 }  // namespace snc::halide

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -10,12 +11,15 @@
 #include <tuple>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 
 #include <doctest/doctest.h>
 
 #include <snc/io/file.hpp>
 #include <snc/io/npy.hpp>
+#include <snc/io/safetensors.hpp>
 
 #include "support.hpp"
 
@@ -136,8 +140,14 @@ TEST_CASE("snc-bnlenet refuses bad input with a message, a non-zero exit and no 
         std::ofstream file(claim, std::ios::binary);
         file << "\x93NUMPY\x01" << '\0' << char(header.size()) << '\0' << header << std::string(3000, '\0');
         file.close();
-        // Under a 1 GB address-space limit an attempt to allocate would end in "out of memory".
-        Run result = run("ulimit -v 1000000; " + bnlenet + " --input " + claim + " --output " + out);
+        // Under a 1 GB allocation limit an attempt to allocate would end in "out of memory". (ASan
+        // reserves terabytes of address space, so under ASan its allocator sets the limit.)
+#if defined(__SANITIZE_ADDRESS__)
+        const std::string limit = "ASAN_OPTIONS=$ASAN_OPTIONS:max_allocation_size_mb=1000:allocator_may_return_null=1 ";
+#else
+        const std::string limit = "ulimit -v 1000000; ";
+#endif
+        Run result = run(limit + bnlenet + " --input " + claim + " --output " + out);
         CHECK(result.status == 2);
         CHECK(result.output.find("claims.npy: truncated: its shape (400000, 28, 28, 1) needs 1254400000 bytes") != std::string::npos);
     }
@@ -290,4 +300,113 @@ TEST_CASE("a log that cannot be written during training loses nothing: the weigh
     CHECK_MESSAGE(result.output.find("metrics.csv: cannot create") != std::string::npos, result.output);
     CHECK(result.output.find("test accuracy: ") != std::string::npos);
     CHECK(std::filesystem::exists(checkpoint));
+}
+
+// GPU targets. OpenCL runs here through PoCL on the CPU (scripts/setup installs it), so the GPU
+// schedules' kernels are checked for what they compute; their speed on PoCL means nothing. CUDA is
+// compiled into the programs (PTX for capability 8.6) and runs where a CUDA driver and GPU are.
+namespace {
+const std::string d2l_resnet18 = SNC_D2L_RESNET18_PROGRAM;
+const std::string resnet18 = SNC_RESNET18_PROGRAM;
+
+// Random pixels in [0, 1) of shape (n, h, w, c), written as .npy.
+std::string random_images(const std::string& name, std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t c) {
+    snc::Tensor images;
+    images.shape = {n, h, w, c};
+    images.data.resize(std::size_t(n * h * w * c));
+    std::mt19937 random(7);
+    std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+    for (float& v : images.data) v = pixel(random);
+    std::string path = scratch(name);
+    snc::io::write_npy(path, images);
+    return path;
+}
+
+// The logits of `program` on `input` on `device`: status, output, and the logits when it ran.
+std::pair<Run, snc::Tensor> classify(const std::string& program, const std::string& input, const std::string& device) {
+    std::string out = scratch("logits_" + device + ".npy");
+    Run result = run(program + " --device " + device + " --input " + input + " --output " + out);
+    snc::Tensor logits;
+    if (result.status == 0) logits = snc::io::read_npy(out);
+    return {result, logits};
+}
+}  // namespace
+
+TEST_CASE("the classifiers on OpenCL give the CPU's logits") {
+    struct Case {
+        std::string program, input;
+    };
+    for (const Case& c : {Case{bnlenet, snc::testing::fixture("bnlenet_input.npy")},
+                          Case{d2l_resnet18, random_images("d2l_input.npy", 2, 96, 96, 1)},
+                          Case{resnet18, random_images("resnet_input.npy", 1, 224, 224, 3)}}) {
+        CAPTURE(c.program);
+        auto [on_cpu, cpu_logits] = classify(c.program, c.input, "cpu");
+        REQUIRE_MESSAGE(on_cpu.status == 0, on_cpu.output);
+        CHECK(on_cpu.output.find(": on cpu") != std::string::npos);
+        auto [on_opencl, opencl_logits] = classify(c.program, c.input, "opencl");
+        REQUIRE_MESSAGE(on_opencl.status == 0, "OpenCL (PoCL, from scripts/setup) must run here:\n" << on_opencl.output);
+        CHECK(on_opencl.output.find(": on opencl") != std::string::npos);
+        std::string report;
+        CHECK_MESSAGE(snc::testing::agree(opencl_logits, cpu_logits, 1e-4, report), report);
+    }
+}
+
+TEST_CASE("CUDA is compiled in: it runs and agrees where it can, and is refused with the reason where it cannot") {
+    for (const std::string& program : {bnlenet, d2l_resnet18, resnet18}) {
+        CAPTURE(program);
+        // Halide embeds each CUDA kernel module as PTX text for the target's capability.
+        std::vector<char> binary = snc::io::read_file(program);
+        CHECK(std::string_view(binary.data(), binary.size()).find(".target sm_86") != std::string_view::npos);
+    }
+    std::string input = snc::testing::fixture("bnlenet_input.npy");
+    auto [on_cuda, cuda_logits] = classify(bnlenet, input, "cuda");
+    if (on_cuda.status == 0) {
+        auto [on_cpu, cpu_logits] = classify(bnlenet, input, "cpu");
+        std::string report;
+        CHECK_MESSAGE(snc::testing::agree(cuda_logits, cpu_logits, 1e-4, report), report);
+    } else {
+        CHECK(on_cuda.status == 2);
+        CHECK_MESSAGE(on_cuda.output.rfind(bnlenet + ": --device cuda: CUDA cannot be used: ", 0) == 0, on_cuda.output);
+        CHECK(std::count(on_cuda.output.begin(), on_cuda.output.end(), '\n') == 1);
+    }
+    Run unknown = run(bnlenet + " --device tpu --input " + input + " --output " + scratch("never.npy"));
+    CHECK(unknown.status == 2);
+    CHECK(!std::filesystem::exists(scratch("never.npy")));
+}
+
+TEST_CASE("a training step on OpenCL gives the CPU's weights and PyTorch's") {
+    // PyTorch's fixture took one step on the first 128 training images in file order, with these
+    // hyperparameters (tests/fixtures/make_fixtures.py).
+    snc::StateDict pytorch = snc::io::read_safetensors(snc::testing::fixture("bnlenet_step_after.safetensors")).tensors;
+    std::map<std::string, snc::StateDict> trained;
+    std::map<std::string, double> loss, accuracy;
+    for (std::string device : {"cpu", "opencl"}) {
+        CAPTURE(device);
+        std::string checkpoint = scratch("step_" + device + ".safetensors");
+        Run result = run(trainer + " --device " + device + " --steps 1 --no-shuffle --lr 0.1 --momentum 0.9 --weight-decay 5e-4" +
+                         " --population-stats 0 --init " + snc::testing::fixture("bnlenet_step_initial.safetensors") +
+                         " --save " + checkpoint);
+        REQUIRE_MESSAGE(result.status == 0, result.output);
+        CHECK(result.output.find(": on " + device) != std::string::npos);
+        trained[device] = snc::io::read_safetensors(checkpoint).tensors;
+        std::string line = last_line_with(result.output, "epoch 1/1: train loss ");
+        REQUIRE_MESSAGE(!line.empty(), result.output);
+        loss[device] = std::stod(line.substr(std::string("epoch 1/1: train loss ").size()));
+        accuracy[device] = std::stod(last_line_with(result.output, "test accuracy: ").substr(15));
+        for (const auto& [name, want] : pytorch) {
+            CAPTURE(name);
+            REQUIRE(trained[device].count(name) == 1);
+            std::string report;
+            CHECK_MESSAGE(snc::testing::agree(trained[device].at(name), want, 1e-4, report), report);
+        }
+    }
+    snc::Tensor pytorch_loss = snc::io::read_npy(snc::testing::fixture("bnlenet_step_loss.npy"));
+    CHECK(std::abs(loss["cpu"] - pytorch_loss.data[0]) <= 1e-4);  // printed to 4 digits
+    CHECK(std::abs(loss["opencl"] - loss["cpu"]) <= 1e-4);
+    CHECK(std::abs(accuracy["opencl"] - accuracy["cpu"]) <= 2e-4);  // the 10,000 test images through the inference library
+    for (const auto& [name, weights] : trained["cpu"]) {
+        CAPTURE(name);
+        std::string report;
+        CHECK_MESSAGE(snc::testing::agree(trained["opencl"].at(name), weights, 1e-4, report), report);
+    }
 }

@@ -54,9 +54,8 @@ TEST_CASE("in training, Dropout zeroes about Rate of the elements and scales the
     halide::JitTraining<float> jit(build_graph<Masked>());
     Tensor input = testing::random_tensor(dims_of(Masked::input_shape), 2);
     for (float& v : input) v = std::abs(v) + 0.1f;  // no zero before the dropout
-    std::vector<float> parameters(std::size_t(jit.layout().parameter_floats), 0.0f);
     auto mask_at = [&](std::uint32_t seed) {
-        jit.step().forward(jit, input.data.data(), parameters, seed);
+        jit.step().forward(jit, input.data.data(), seed);
         return mask_of(input.data, jit.step().logits(), 0.3f);
     };
     const Mask first = mask_at(7), again = mask_at(7), other = mask_at(8);
@@ -81,11 +80,10 @@ TEST_CASE("training with Dropout<0> is training without it") {
         for (const auto& [name, tensor] : tensors)
             named[name.rfind("2.", 0) == 0 && Net::size == 4 ? "3." + name.substr(2) : name] = tensor;
         TrainingState state = pack_training_state(jit.layout(), named, "initial weights");
-        std::vector<float> velocity(state.parameters.size(), 0.0f);
+        jit.step().set_parameters(state.parameters);
         for (std::uint32_t step = 0; step < 3; ++step)
-            jit.step().run(jit, input.data.data(), labels.data(), state.parameters, velocity, state.statistics,
-                           {.learning_rate = 0.2f, .momentum = 0.9f}, step);
-        return state.parameters;
+            jit.step().run(jit, input.data.data(), labels.data(), {.learning_rate = 0.2f, .momentum = 0.9f}, step);
+        return jit.step().parameters();
     };
     const std::vector<float> with = train.operator()<NoRate>(), without = train.operator()<WithoutDropout>();
     REQUIRE(with.size() == without.size());
@@ -97,7 +95,7 @@ TEST_CASE("a network with Dropout learns, a new mask each step") {
     using Net = Network<Input<32, 8>, Dense<32>, ReLU, Dropout<0.5f>, Dense<4>>;
     halide::JitTraining<float> jit(build_graph<Net>());
     TrainingState state = pack_training_state(jit.layout(), initial_state_dict(build_graph<Net>(), 1), "initial weights");
-    std::vector<float> velocity(state.parameters.size(), 0.0f);
+    jit.step().set_parameters(state.parameters);
     Tensor input = testing::random_tensor({32, 8}, 5);
     std::vector<std::int32_t> labels(32);
     for (std::size_t k = 0; k < labels.size(); ++k)  // a linearly separable rule: which of the first four features is largest
@@ -105,8 +103,7 @@ TEST_CASE("a network with Dropout learns, a new mask each step") {
                                  (input.data.begin() + std::ptrdiff_t(k * 8)));
     double first = 0.0, last = 0.0;
     for (std::uint32_t step = 0; step < 200; ++step) {
-        double loss = jit.step().run(jit, input.data.data(), labels.data(), state.parameters, velocity, state.statistics,
-                                     {.learning_rate = 0.1f, .momentum = 0.9f}, step).loss;
+        double loss = jit.step().run(jit, input.data.data(), labels.data(), {.learning_rate = 0.1f, .momentum = 0.9f}, step).loss;
         if (step < 10) first += loss / 10;
         if (step >= 190) last += loss / 10;
     }

@@ -43,8 +43,7 @@ TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedCon
         INFO("segments of at most " << budget << " ops: " << jit.step().segments().size() << " segments");
         TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
         std::vector<double> parameters(initial.parameters.begin(), initial.parameters.end());
-        std::vector<double> statistics(initial.statistics.begin(), initial.statistics.end());
-        std::vector<double> velocity(parameters.size(), 0.0);
+        jit.step().set_statistics(std::vector<double>(initial.statistics.begin(), initial.statistics.end()));
         Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
         std::vector<double> images(input.data.begin(), input.data.end());
         const int classes = int(Net::output_shape.c());
@@ -52,7 +51,8 @@ TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedCon
         for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = std::int32_t(k * 7 % std::size_t(classes));
 
         auto loss_at = [&](std::vector<double>& p) {
-            return jit.step().run(jit, images.data(), labels.data(), p, velocity, statistics, {}, 0, false).loss;
+            jit.step().set_parameters(p);
+            return jit.step().run(jit, images.data(), labels.data(), {}, 0, false).loss;
         };
         loss_at(parameters);
         const std::vector<double> gradients = jit.step().gradients();

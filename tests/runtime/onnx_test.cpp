@@ -258,11 +258,12 @@ void batch_norm_training(const std::string& name) {
     StateDict tensors{{"0.weight", test.inputs[1]}, {"0.bias", test.inputs[2]}, {"0.running_mean", test.inputs[3]},
                       {"0.running_var", test.inputs[4]}};
     TrainingState state = pack_training_state(layout, tensors, name);
-    std::vector<float> velocity(state.parameters.size(), 0.0f);
     std::vector<std::int32_t> labels(std::size_t(Net::input_shape.n()), 0);
     Tensor x = to_nhwc(test.inputs[0]);
-    jit.step().run(jit, x.data.data(), labels.data(), state.parameters, velocity, state.statistics,
-                   {.learning_rate = 0, .momentum = 0, .weight_decay = 0});
+    jit.step().set_parameters(state.parameters);
+    jit.step().set_statistics(state.statistics);
+    jit.step().run(jit, x.data.data(), labels.data(), {.learning_rate = 0, .momentum = 0, .weight_decay = 0});
+    state.statistics = jit.step().statistics();
 
     Tensor y(dims_of(Net::input_shape));
     Halide::Buffer<float> y_buffer(y.data.data(), halide::halide_extents(Net::input_shape));

@@ -54,13 +54,13 @@ TEST_CASE("one training step of BNLeNet matches PyTorch's: weights, momentum, ru
     float pytorch_loss = io::read_npy(testing::fixture("bnlenet_step_loss.npy")).data[0];
 
     TrainingState state = pack_training_state(layout, initial.tensors, "bnlenet_step_initial.safetensors", initial.ignored);
-    std::vector<float> velocity(state.parameters.size(), 0.0f);
     std::vector<std::int32_t> labels(label_values.data.begin(), label_values.data.end());
-    auto result = jit.step().run(jit, images.data.data(), labels.data(), state.parameters, velocity, state.statistics,
-                                 {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
+    jit.step().set_parameters(state.parameters);
+    jit.step().set_statistics(state.statistics);
+    auto result = jit.step().run(jit, images.data.data(), labels.data(), {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
 
     CHECK(result.loss == doctest::Approx(pytorch_loss).epsilon(1e-5));
-    check_tensors(layout, layout.parameters, state.parameters, after.tensors, 1e-5);
-    check_tensors(layout, layout.parameters, velocity, momentum.tensors, 1e-4, true);
-    check_tensors(layout, layout.statistics, state.statistics, after.tensors, 1e-5);
+    check_tensors(layout, layout.parameters, jit.step().parameters(), after.tensors, 1e-5);
+    check_tensors(layout, layout.parameters, jit.step().velocity(), momentum.tensors, 1e-4, true);
+    check_tensors(layout, layout.statistics, jit.step().statistics(), after.tensors, 1e-5);
 }

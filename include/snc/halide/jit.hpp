@@ -44,12 +44,15 @@ public:
         if (!compiled_) lowered_.output.compile_jit(target_), compiled_ = true;
         Halide::Buffer<float> in(const_cast<float*>(input.data.data()), halide_extents(plan_.graph.input));
         Halide::Buffer<float> w(packed.data(), int(packed.size()));
+        in.set_host_dirty();  // on a GPU target: to be copied to the device
+        w.set_host_dirty();
         input_.set(in);
         weights_.set(w);
         const Shape out_shape = plan_.graph.shape_of(plan_.graph.output);
         Tensor out(dims_of(out_shape));
         Halide::Buffer<float> result(out.data.data(), halide_extents(out_shape));
         lowered_.output.realize(result, target_);
+        result.copy_to_host();  // on a GPU target: the result is on the device
         return out;
     }
 
@@ -74,7 +77,9 @@ public:
     // `budget` ops per segment: small budgets cut a network into many segments, to test the chaining.
     explicit JitTraining(const Graph& graph, int budget = 20,
                          const Halide::Target& target = Halide::get_jit_target_from_environment())
-        : layout_(training_layout(graph, packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target) {
+        : layout_(training_layout(graph, packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target),
+          sgd_(sgd_pipeline(layout_, target, Halide::type_of<T>())),
+          statistics_(statistics_pipeline(layout_, target, Halide::type_of<T>())) {
         const int count = int(step_.segments().size());
         for (int s = 0; s < count; ++s) {
             forward_.push_back(std::make_unique<SegmentPipeline>(
@@ -89,25 +94,42 @@ public:
     Training& forward_funcs(int s) { return forward_[std::size_t(s)]->funcs; }
     Training& backward_funcs(int s) { return backward_[std::size_t(s)]->funcs; }
 
-    // The Engine interface of TrainingStep.
-    void forward(int s, const SegmentBuffers<T>& memory) { call(*forward_[std::size_t(s)], s, memory); }
-    void backward(int s, const SegmentBuffers<T>& memory) { call(*backward_[std::size_t(s)], s, memory); }
+    // The Engine interface of TrainingStep: the CPU (the JIT is for tests; a GPU's driver and
+    // Halide's LLVM share a process badly, GPU-HALIDE14.md), so no device interface.
+    const halide_device_interface_t* device_interface() const { return nullptr; }
+    void forward(int s, const SegmentMemory& memory) { call(*forward_[std::size_t(s)], s, memory); }
+    void backward(int s, const SegmentMemory& memory) { call(*backward_[std::size_t(s)], s, memory); }
+
+    void sgd(halide_buffer_t* parameters, halide_buffer_t* velocity, halide_buffer_t* gradients, Hyperparameters h) {
+        sgd_.parameters.set(Halide::Buffer<T>(*parameters));
+        sgd_.velocity.set(Halide::Buffer<T>(*velocity));
+        sgd_.gradients.set(Halide::Buffer<T>(*gradients));
+        sgd_.learning_rate.set(h.learning_rate);
+        sgd_.momentum.set(h.momentum);
+        sgd_.weight_decay.set(h.weight_decay);
+        std::vector<Halide::Buffer<>> outputs{Halide::Buffer<T>(*parameters), Halide::Buffer<T>(*velocity)};
+        Halide::Realization updated(outputs);
+        sgd_.pipeline.realize(updated, target_);
+    }
+    void update_statistics(halide_buffer_t* running, halide_buffer_t* batch) {
+        statistics_.running.set(Halide::Buffer<T>(*running));
+        statistics_.batch.set(Halide::Buffer<T>(*batch));
+        Halide::Buffer<T> updated(*running);
+        statistics_.pipeline.realize(updated, target_);
+    }
 
 private:
-    void call(SegmentPipeline& p, int s, const SegmentBuffers<T>& memory) {
+    void call(SegmentPipeline& p, int s, const SegmentMemory& memory) {
         const Segment& segment = step_.segments()[std::size_t(s)];
+        std::vector<Halide::Runtime::Buffer<void>> crops(p.arguments.size());
         std::vector<Halide::Buffer<>> outputs;
-        for (SegmentArgument argument : p.arguments) {
+        for (std::size_t k = 0; k < p.arguments.size(); ++k) {
+            const SegmentArgument argument = p.arguments[k];
             if (argument == SegmentArgument::seed) {
                 p.seed.set(memory.seed);
                 continue;
             }
-            const ArgumentShape shape = argument_shape(argument, layout_, segment);
-            Halide::Buffer<> buffer = argument == SegmentArgument::labels
-                                          ? Halide::Buffer<>(Halide::Buffer<std::int32_t>(static_cast<std::int32_t*>(memory.data(argument)), shape.extents))
-                                          : Halide::Buffer<>(Halide::Buffer<T>(shape.scratch ? scratch_ : static_cast<T*>(memory.data(argument)) + shape.min,
-                                                                               shape.extents));
-            if (shape.min) buffer.set_min(std::vector<int>{shape.min});
+            Halide::Buffer<> buffer(*argument_buffer(argument, layout_, segment, memory, scratch_.raw_buffer(), crops[k]));
             switch (argument) {
                 case SegmentArgument::input: p.input.set(buffer); break;
                 case SegmentArgument::labels: p.labels.set(buffer); break;
@@ -124,7 +146,8 @@ private:
     TrainingStep<T> step_;
     Halide::Target target_;
     std::vector<std::unique_ptr<SegmentPipeline>> forward_, backward_;
-    T scratch_[1] = {0};
+    UpdatePipeline sgd_, statistics_;
+    Halide::Buffer<T> scratch_{1};  // the output of a segment without parameters or statistics
 };
 
 }  // namespace snc::halide

@@ -35,6 +35,7 @@ struct ConvFuncs {
     Halide::RDom reduction;
     Shape in, out;
     Halide::Var c, x, y, n;
+    Window window{};  // of `padded`: how much of it a tile of outputs reads
 };
 
 // A register-tiled reduction: output(a, b, ...) = accumulator, a and b its first two arguments,

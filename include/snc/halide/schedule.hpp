@@ -15,5 +15,7 @@ Packing packing_for(const Halide::Target& target);
 
 void schedule(Lowered& lowered, const Halide::Target& target);
 void schedule(Training& training, const Halide::Target& target);
+// A Func over a flat buffer's [0, extent), and each of its updates over its own range.
+void schedule_flat(Halide::Func flat, int extent, const Halide::Target& target);
 
 }  // namespace snc::halide

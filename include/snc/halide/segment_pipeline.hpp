@@ -27,3 +27,22 @@ SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector
                                  const Halide::Target& target, Halide::Type real = Halide::Float(32));
 
 }  // namespace snc::halide
+
+namespace snc::halide {
+
+// The update passes (runtime/segments.hpp): SGD, and the running statistics, over the flat
+// buffers, each a pipeline for the same target as the segments, so that on a GPU the parameters
+// never leave it.
+struct UpdatePipeline {
+    Halide::Pipeline pipeline;
+    std::vector<Halide::Argument> inputs;  // in the convention's order
+    Halide::ImageParam parameters, velocity, gradients, running, batch;
+    Halide::Param<float> learning_rate{"learning_rate"}, momentum{"momentum"}, weight_decay{"weight_decay"};
+};
+
+//   v <- momentum v + (g + weight_decay p),  p <- p - learning_rate v     (PyTorch's SGD, dampening 0)
+UpdatePipeline sgd_pipeline(const TrainingLayout& layout, const Halide::Target& target, Halide::Type real = Halide::Float(32));
+//   r <- (1 - M) r + M batch, the variance's batch value made unbiased by m / (m - 1)
+UpdatePipeline statistics_pipeline(const TrainingLayout& layout, const Halide::Target& target, Halide::Type real = Halide::Float(32));
+
+}  // namespace snc::halide

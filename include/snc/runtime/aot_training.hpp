@@ -2,25 +2,34 @@
 // no libHalide, only Halide's runtime. The generated header's functions() gives the table.
 #pragma once
 
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <HalideBuffer.h>
 
 #include <snc/io/tensor.hpp>
+#include <snc/runtime/devices.hpp>
 #include <snc/runtime/segments.hpp>
+#include <snc/runtime/training_step.hpp>
 
 namespace snc {
 
-// A compiled segment pass, in Halide's argv convention: int f(void** arguments).
+// A compiled pass, in Halide's argv convention: int f(void** arguments).
 using SegmentFunction = int (*)(void**);
 
-// What the training compiler's header gives for one target: each segment's two passes.
+// What the training compiler's header gives for one target: each segment's two passes, and the
+// update passes, with the device they run on.
 struct SegmentFunctions {
     const char* target;
+    int device;  // enum snc_device
+    const halide_device_interface_t* (*device_interface)();  // null on the CPU
     int segment_count;
     const SegmentFunction* forward;
     const SegmentFunction* backward;
+    SegmentFunction sgd;
+    SegmentFunction update_statistics;
 };
 
 class AotSegments {
@@ -33,49 +42,60 @@ public:
     }
 
     const char* target() const { return functions_.target; }
-
-    void forward(int s, const SegmentBuffers<float>& buffers) { call(SegmentPass::forward, s, buffers); }
-    void backward(int s, const SegmentBuffers<float>& buffers) { call(SegmentPass::backward, s, buffers); }
-
-private:
-    void call(SegmentPass pass, int s, const SegmentBuffers<float>& memory) {
-        const Segment& segment = segments_[std::size_t(s)];
-        const std::vector<SegmentArgument> arguments = segment_arguments(pass, s == 0, s + 1 == int(segments_.size()));
-        std::vector<Halide::Runtime::Buffer<void>> buffers;
-        buffers.reserve(arguments.size());
-        std::vector<void*> argv;
-        for (SegmentArgument argument : arguments) {
-            if (argument == SegmentArgument::seed) {
-                argv.push_back(memory.data(argument));
-                continue;
-            }
-            const ArgumentShape shape = argument_shape(argument, layout_, segment);
-            const halide_type_t type = argument == SegmentArgument::labels ? halide_type_of<std::int32_t>() : halide_type_of<float>();
-            void* base = shape.scratch ? static_cast<void*>(scratch_) : static_cast<char*>(memory.data(argument)) + shape.min * 4;
-            Halide::Runtime::Buffer<void> buffer(type, base, int(shape.extents.size()), shape_dimensions(shape).data());
-            buffers.push_back(std::move(buffer));
-            argv.push_back(buffers.back().raw_buffer());
-        }
-        const SegmentFunction function = (pass == SegmentPass::forward ? functions_.forward : functions_.backward)[s];
-        if (const int result = function(argv.data()); result != 0)
-            throw Error(std::string("the training step's ") + (pass == SegmentPass::forward ? "forward" : "backward") +
-                        " pass of segment " + std::to_string(s) + " failed with Halide error " + std::to_string(result));
+    const halide_device_interface_t* device_interface() const {
+        return functions_.device_interface ? functions_.device_interface() : nullptr;
     }
 
-    static std::vector<halide_dimension_t> shape_dimensions(const ArgumentShape& shape) {
-        std::vector<halide_dimension_t> dims;
-        int stride = 1;
-        for (std::size_t d = 0; d < shape.extents.size(); ++d) {
-            dims.push_back({d == 0 ? shape.min : 0, shape.extents[d], stride, 0});
-            stride *= shape.extents[d];
+    void forward(int s, const SegmentMemory& memory) { call(SegmentPass::forward, s, memory); }
+    void backward(int s, const SegmentMemory& memory) { call(SegmentPass::backward, s, memory); }
+
+    void sgd(halide_buffer_t* parameters, halide_buffer_t* velocity, halide_buffer_t* gradients, Hyperparameters h) {
+        void* argv[] = {parameters, velocity, gradients, &h.learning_rate, &h.momentum, &h.weight_decay, parameters, velocity};
+        check(functions_.sgd, functions_.sgd(argv), "SGD update");
+    }
+    void update_statistics(halide_buffer_t* running, halide_buffer_t* batch) {
+        void* argv[] = {running, batch, running};
+        check(functions_.update_statistics, functions_.update_statistics(argv), "running statistics' update");
+    }
+
+private:
+    void call(SegmentPass pass, int s, const SegmentMemory& memory) {
+        const Segment& segment = segments_[std::size_t(s)];
+        const std::vector<SegmentArgument> arguments = segment_arguments(pass, s == 0, s + 1 == int(segments_.size()));
+        std::vector<Halide::Runtime::Buffer<void>> crops(arguments.size());
+        std::vector<void*> argv;
+        std::uint32_t seed = memory.seed;
+        for (std::size_t k = 0; k < arguments.size(); ++k) {
+            if (arguments[k] == SegmentArgument::seed) argv.push_back(&seed);
+            else argv.push_back(argument_buffer(arguments[k], layout_, segment, memory, scratch_.raw_buffer(), crops[k]));
         }
-        return dims;
+        const SegmentFunction function = (pass == SegmentPass::forward ? functions_.forward : functions_.backward)[s];
+        check(function, function(argv.data()), std::string(pass == SegmentPass::forward ? "forward" : "backward") + " pass of segment " +
+                                         std::to_string(s));
+        for (std::size_t k = 0; k < arguments.size(); ++k)
+            if (arguments[k] != SegmentArgument::seed) mark_written(crops[k], memory.buffer(arguments[k]));
+    }
+
+    // A device's kernels are built on a function's first call: a failure there means the device
+    // cannot run this step (snc::Error, refused like a bad option); a later one is a failure while
+    // running.
+    void check(SegmentFunction function, int result, const std::string& what) {
+        if (result == 0) {
+            ran_.insert(function);
+            return;
+        }
+        std::string failure = "the training step's " + what + " failed on " + functions_.target + " with Halide error " +
+                              std::to_string(result) + ": " + runtime::take_halide_error();
+        if (functions_.device != SNC_DEVICE_CPU && !ran_.count(function))
+            throw Error(std::string(runtime::device_label(functions_.device)) + " cannot be used: " + failure);
+        throw std::runtime_error(failure);
     }
 
     const TrainingLayout& layout_;
     const std::vector<Segment>& segments_;
     SegmentFunctions functions_;
-    float scratch_[1] = {0};  // the one element a segment without parameters (or statistics) writes
+    std::set<SegmentFunction> ran_;  // the functions that have run once
+    Halide::Runtime::Buffer<float> scratch_{1};  // the one element a segment without parameters (or statistics) writes
 };
 
 }  // namespace snc

@@ -13,15 +13,16 @@
 
 namespace snc {
 
-// `next_batch(b)` fills the images of batch b and returns them (const Real*).
+// Sets the step's running statistics to the population's. `next_batch(b)` fills the images of
+// batch b and returns them (const Real*).
 template <class Engine, class Real, class NextBatch>
-void population_statistics(TrainingStep<Real>& step, Engine& engine, const std::vector<Real>& parameters,
-                           std::vector<Real>& statistics, std::int64_t batches, NextBatch&& next_batch) {
+void population_statistics(TrainingStep<Real>& step, Engine& engine, std::int64_t batches, NextBatch&& next_batch) {
     const TrainingLayout& layout = step.layout();
+    std::vector<Real> statistics = step.statistics();
     std::vector<double> sum(statistics.size(), 0.0), squares(statistics.size(), 0.0);
     for (std::int64_t b = 0; b < batches; ++b) {
-        step.forward(engine, next_batch(b), parameters, std::uint32_t(b));
-        const std::vector<Real>& of_batch = step.batch_statistics();
+        step.forward(engine, next_batch(b), std::uint32_t(b));
+        const std::vector<Real> of_batch = step.batch_statistics();
         for (const TrainingTensor& tensor : layout.statistics) {
             const Op& op = layout.graph.ops[std::size_t(tensor.op)];
             const double m = double(batch_norm_count(op.in));
@@ -48,6 +49,7 @@ void population_statistics(TrainingStep<Real>& step, Engine& engine, const std::
             statistics[var_at] = Real(sum[var_at] / double(batches) + spread);
         }
     }
+    step.set_statistics(statistics);
 }
 
 }  // namespace snc

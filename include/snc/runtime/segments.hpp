@@ -1,7 +1,10 @@
 // The calling convention of a compiled training segment, written once: which arguments each pass
 // takes, in which order, and the shape of each. The training compiler declares its functions'
 // arguments from it, the AOT engine (runtime/aot_training.hpp) and the JIT engine (halide/jit.hpp)
-// pass buffers by it.
+// pass buffers by it. The update passes after the segments:
+//   sgd                 parameters, velocity, gradients, learning_rate, momentum, weight_decay
+//                       -> parameters, velocity      (the same buffers: updated in place)
+//   update_statistics   running, batch -> running    (likewise)
 //
 //   forward   input, parameters, seed                 -> output, batch_statistics
 //   backward  input, [labels], parameters, seed, [output_gradient]
@@ -13,6 +16,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include <HalideBuffer.h>
 
 #include <snc/training.hpp>
 
@@ -89,29 +94,27 @@ inline ArgumentShape argument_shape(SegmentArgument argument, const TrainingLayo
     return {};
 }
 
-// The memory of one call, by argument: a pass reads and writes those its argument list names.
-// Flat buffers (parameters, gradients, statistics) are whole; the segment touches its range.
-template <class Real = float>
-struct SegmentBuffers {
-    const Real* input = nullptr;
-    const std::int32_t* labels = nullptr;
-    const Real* parameters = nullptr;
+// The memory of one call, by argument: whole buffers (a flat one's range is cut out by
+// argument_view); a pass reads and writes those its argument list names.
+struct SegmentMemory {
+    halide_buffer_t* input = nullptr;
+    halide_buffer_t* labels = nullptr;
+    halide_buffer_t* parameters = nullptr;
     std::uint32_t seed = 0;
-    const Real* output_gradient = nullptr;
-    Real* output = nullptr;
-    Real* input_gradient = nullptr;
-    Real* parameter_gradients = nullptr;
-    Real* batch_statistics = nullptr;
-    Real* loss_stats = nullptr;
+    halide_buffer_t* output_gradient = nullptr;
+    halide_buffer_t* output = nullptr;
+    halide_buffer_t* input_gradient = nullptr;
+    halide_buffer_t* parameter_gradients = nullptr;
+    halide_buffer_t* batch_statistics = nullptr;
+    halide_buffer_t* loss_stats = nullptr;
 
-    // The first element of `argument`'s memory (a flat buffer's, not its range's).
-    void* data(SegmentArgument argument) const {
+    halide_buffer_t* buffer(SegmentArgument argument) const {
         switch (argument) {
-            case SegmentArgument::input: return const_cast<Real*>(input);
-            case SegmentArgument::labels: return const_cast<std::int32_t*>(labels);
-            case SegmentArgument::parameters: return const_cast<Real*>(parameters);
-            case SegmentArgument::seed: return const_cast<std::uint32_t*>(&seed);
-            case SegmentArgument::output_gradient: return const_cast<Real*>(output_gradient);
+            case SegmentArgument::input: return input;
+            case SegmentArgument::labels: return labels;
+            case SegmentArgument::parameters: return parameters;
+            case SegmentArgument::seed: return nullptr;
+            case SegmentArgument::output_gradient: return output_gradient;
             case SegmentArgument::output: return output;
             case SegmentArgument::input_gradient: return input_gradient;
             case SegmentArgument::parameter_gradients: return parameter_gradients;
@@ -121,5 +124,25 @@ struct SegmentBuffers {
         return nullptr;
     }
 };
+
+// The buffer a call passes for `argument`: the whole buffer itself, `scratch` for an empty range,
+// or a flat buffer's range of the segment as a crop (kept in `crop`) that keeps the flat indices
+// and, on a device, shares the whole buffer's allocation.
+inline halide_buffer_t* argument_buffer(SegmentArgument argument, const TrainingLayout& layout, const Segment& segment,
+                                        const SegmentMemory& memory, halide_buffer_t* scratch,
+                                        Halide::Runtime::Buffer<void>& crop) {
+    const ArgumentShape shape = argument_shape(argument, layout, segment);
+    if (shape.scratch) return scratch;
+    halide_buffer_t* whole = memory.buffer(argument);
+    if (argument != SegmentArgument::parameter_gradients && argument != SegmentArgument::batch_statistics) return whole;
+    crop = Halide::Runtime::Buffer<void>(*whole).cropped(0, shape.min, shape.extents[0]);
+    return crop.raw_buffer();
+}
+
+// After a call that wrote a crop of `whole` on a device: the whole buffer's device copy is the
+// newest there too.
+inline void mark_written(const Halide::Runtime::Buffer<void>& crop, halide_buffer_t* whole) {
+    if (crop.dimensions() > 0 && crop.device_dirty()) whole->set_device_dirty(true);
+}
 
 }  // namespace snc

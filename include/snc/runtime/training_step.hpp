@@ -7,14 +7,25 @@
 //   SGD       v <- momentum v + (g + weight_decay p),  p <- p - lr v   (PyTorch's SGD, dampening 0)
 //   running   r <- (1 - M) r + M batch, with the unbiased batch variance m / (m - 1) var
 //
-// The segments run on an Engine: AOT-compiled functions in the trainers (runtime/aot_training.hpp),
-// Halide's JIT in the tests (halide/jit.hpp), so both run this same code. An Engine provides
-//   forward(s, SegmentBuffers) and backward(s, SegmentBuffers)
-// with the calling convention of runtime/segments.hpp.
+// Every buffer lives here, as a Halide buffer, for the whole run: on a GPU its device copy is
+// where the step works, so a step moves only the images and labels in and the loss out; the
+// parameters and the rest come to the host when asked for (parameters(), gradients(), ...).
+//
+// The segments, SGD and the running statistics run on an Engine: the functions the training
+// compiler built ahead of time in the trainers (runtime/aot_training.hpp), Halide's JIT in the
+// tests (halide/jit.hpp), so both run this same code. An Engine provides, with the calling
+// convention of runtime/segments.hpp,
+//   forward(s, SegmentMemory), backward(s, SegmentMemory)
+//   sgd(parameters, velocity, gradients, Hyperparameters)      (updated in place)
+//   update_statistics(running, batch)                          (updated in place)
+//   device_interface()                                         (null on the CPU)
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
+
+#include <HalideBuffer.h>
 
 #include <snc/runtime/segments.hpp>
 
@@ -28,104 +39,134 @@ struct Hyperparameters {
 template <class Real = float>
 class TrainingStep {
 public:
+    using Buffer = Halide::Runtime::Buffer<Real>;
+
     TrainingStep(const TrainingLayout& layout, std::vector<Segment> segments)
         : layout_(layout), segments_(std::move(segments)),
-          gradients_(std::size_t(layout.parameter_floats), 0.0f),
-          batch_statistics_(std::size_t(layout.statistic_floats), 0.0f) {
-        for (std::size_t s = 0; s <= segments_.size(); ++s) {
-            const bool inner = s > 0 && s < segments_.size();  // the images and the logits are not kept here
-            std::size_t elements = inner ? std::size_t(layout.graph.shape_of(segments_[s].input()).elements()) : 0;
-            activations_.emplace_back(elements);
-            boundary_gradients_.emplace_back(elements);
+          parameters_(int(layout.parameter_floats)), velocity_(int(layout.parameter_floats)),
+          gradients_(int(layout.parameter_floats)), statistics_(int(layout.statistic_floats)),
+          batch_statistics_(int(layout.statistic_floats)), images_(value_extents(layout.graph.input)),
+          labels_(int(layout.graph.input.n())), logits_(value_extents(layout.graph.shape_of(layout.graph.output))),
+          loss_stats_(2) {
+        for (std::size_t s = 0; s < segments_.size(); ++s) {
+            const Shape shape = layout.graph.shape_of(segments_[s].input());
+            activations_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
+            boundary_gradients_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
         }
-        logits_.resize(std::size_t(layout.graph.shape_of(layout.graph.output).elements()));
+        for (Buffer* b : {&parameters_, &velocity_, &gradients_, &statistics_, &batch_statistics_}) b->fill(Real(0));
     }
 
     const TrainingLayout& layout() const { return layout_; }
     const std::vector<Segment>& segments() const { return segments_; }
-    const std::vector<Real>& gradients() const { return gradients_; }
+
+    // The state, set from the host (the velocity starts at zero) and read back to it.
+    void set_parameters(const std::vector<Real>& values) { write(parameters_, values); }
+    void set_statistics(const std::vector<Real>& values) { write(statistics_, values); }
+    void set_velocity(const std::vector<Real>& values) { write(velocity_, values); }
+    std::vector<Real> parameters() { return read(parameters_); }
+    std::vector<Real> statistics() { return read(statistics_); }
+    std::vector<Real> velocity() { return read(velocity_); }
+    std::vector<Real> gradients() { return read(gradients_); }
     // Each BatchNorm's batch mean and biased variance from the last step or forward pass, where its
     // running mean and variance sit in the statistics buffer.
-    const std::vector<Real>& batch_statistics() const { return batch_statistics_; }
-    const std::vector<Real>& logits() const { return logits_; }
+    std::vector<Real> batch_statistics() { return read(batch_statistics_); }
+    std::vector<Real> logits() { return read(logits_); }
 
     struct Result {
         Real loss = 0, correct = 0;
     };
 
-    // One step on a batch: parameters, velocity and running statistics in the layout's buffers.
-    // `seed` picks the step's random stream (dropout). With update false, only the gradients and
-    // batch statistics are computed.
+    // One step on a batch. `seed` picks the step's random stream (dropout). With update false,
+    // only the gradients and batch statistics are computed.
     template <class Engine>
-    Result run(Engine& engine, const Real* images, const std::int32_t* labels, std::vector<Real>& parameters,
-               std::vector<Real>& velocity, std::vector<Real>& statistics, Hyperparameters h, std::uint32_t seed = 0,
+    Result run(Engine& engine, const Real* images, const std::int32_t* labels, Hyperparameters h, std::uint32_t seed = 0,
                bool update = true) {
+        place(engine.device_interface());
+        write(images_, images);
+        write(labels_, labels);
         const std::size_t last = segments_.size() - 1;
         for (std::size_t s = 0; s < last; ++s)
-            engine.forward(int(s), SegmentBuffers<Real>{.input = input_of(s, images),
-                                                        .parameters = parameters.data(),
-                                                        .seed = seed,
-                                                        .output = activations_[s + 1].data(),
-                                                        .batch_statistics = batch_statistics_.data()});
-        Real loss_stats[2] = {0, 0};
+            engine.forward(int(s), SegmentMemory{.input = input_of(s), .parameters = parameters_.raw_buffer(), .seed = seed,
+                                                  .output = activations_[s + 1].raw_buffer(),
+                                                  .batch_statistics = batch_statistics_.raw_buffer()});
         for (std::size_t s = last + 1; s-- > 0;)
-            engine.backward(int(s), SegmentBuffers<Real>{.input = input_of(s, images),
-                                                         .labels = labels,
-                                                         .parameters = parameters.data(),
-                                                         .seed = seed,
-                                                         .output_gradient = s == last ? nullptr : boundary_gradients_[s + 1].data(),
-                                                         .input_gradient = s ? boundary_gradients_[s].data() : nullptr,
-                                                         .parameter_gradients = gradients_.data(),
-                                                         .batch_statistics = batch_statistics_.data(),
-                                                         .loss_stats = loss_stats});
+            engine.backward(int(s), SegmentMemory{.input = input_of(s),
+                                                   .labels = labels_.raw_buffer(),
+                                                   .parameters = parameters_.raw_buffer(),
+                                                   .seed = seed,
+                                                   .output_gradient = s == last ? nullptr : boundary_gradients_[s + 1].raw_buffer(),
+                                                   .input_gradient = s ? boundary_gradients_[s].raw_buffer() : nullptr,
+                                                   .parameter_gradients = gradients_.raw_buffer(),
+                                                   .batch_statistics = batch_statistics_.raw_buffer(),
+                                                   .loss_stats = loss_stats_.raw_buffer()});
         if (update) {
-            sgd(parameters, velocity, h);
-            update_running_statistics(statistics);
+            engine.sgd(parameters_.raw_buffer(), velocity_.raw_buffer(), gradients_.raw_buffer(), h);
+            engine.update_statistics(statistics_.raw_buffer(), batch_statistics_.raw_buffer());
         }
-        return {loss_stats[0], loss_stats[1]};
+        std::vector<Real> loss = read(loss_stats_);
+        return {loss[0], loss[1]};
     }
 
     // The forward pass in training mode alone: the logits and every BatchNorm's batch statistics.
     template <class Engine>
-    void forward(Engine& engine, const Real* images, const std::vector<Real>& parameters, std::uint32_t seed = 0) {
+    void forward(Engine& engine, const Real* images, std::uint32_t seed = 0) {
+        place(engine.device_interface());
+        write(images_, images);
         for (std::size_t s = 0; s < segments_.size(); ++s)
-            engine.forward(int(s), SegmentBuffers<Real>{.input = input_of(s, images),
-                                                        .parameters = parameters.data(),
-                                                        .seed = seed,
-                                                        .output = s + 1 < segments_.size() ? activations_[s + 1].data() : logits_.data(),
-                                                        .batch_statistics = batch_statistics_.data()});
+            engine.forward(int(s), SegmentMemory{.input = input_of(s), .parameters = parameters_.raw_buffer(), .seed = seed,
+                                                  .output = s + 1 < segments_.size() ? activations_[s + 1].raw_buffer()
+                                                                                     : logits_.raw_buffer(),
+                                                  .batch_statistics = batch_statistics_.raw_buffer()});
     }
 
 private:
-    const Real* input_of(std::size_t s, const Real* images) const { return s == 0 ? images : activations_[s].data(); }
+    static std::vector<int> value_extents(const Shape& shape) {
+        std::vector<int> extents;
+        for (int d = shape.rank - 1; d >= 0; --d) extents.push_back(int(shape.dims[d]));
+        return extents;
+    }
+    halide_buffer_t* input_of(std::size_t s) { return s == 0 ? images_.raw_buffer() : activations_[s].raw_buffer(); }
 
-    void sgd(std::vector<Real>& parameters, std::vector<Real>& velocity, Hyperparameters h) const {
-        const Real* g = gradients_.data();
-        Real* p = parameters.data();
-        Real* v = velocity.data();
-        const Real momentum = h.momentum, decay = h.weight_decay, rate = h.learning_rate;
-        for (std::size_t k = 0; k < parameters.size(); ++k) {
-            v[k] = momentum * v[k] + g[k] + decay * p[k];
-            p[k] -= rate * v[k];
-        }
+    // On a GPU engine, every buffer gets its device allocation up front, with the host's values:
+    // the segments' crops of the flat buffers then share it, and the step's data stays there.
+    void place(const halide_device_interface_t* device) {
+        if (!device || device_ == device) return;
+        device_ = device;
+        auto put = [&](auto& buffer) {
+            if (!buffer.has_device_allocation()) buffer.device_malloc(device);
+            buffer.set_device_dirty(false);
+            buffer.set_host_dirty(true);
+            buffer.copy_to_device(device);
+        };
+        for (Buffer* b : {&parameters_, &velocity_, &gradients_, &statistics_, &batch_statistics_, &images_, &logits_, &loss_stats_})
+            put(*b);
+        put(labels_);
+        for (Buffer& b : activations_) put(b);
+        for (Buffer& b : boundary_gradients_) put(b);
     }
 
-    void update_running_statistics(std::vector<Real>& running) const {
-        for (const TrainingTensor& tensor : layout_.statistics) {
-            const Op& op = layout_.graph.ops[std::size_t(tensor.op)];
-            const double m = double(batch_norm_count(op.in)), momentum = op.spec.momentum;
-            const double correction = op.tensors.items[tensor.slot].role == TensorRole::running_var && m > 1 ? m / (m - 1) : 1.0;
-            for (std::int64_t c = 0; c < tensor.elements; ++c) {
-                const std::size_t at = std::size_t(tensor.offset + c);
-                running[at] = Real((1 - momentum) * running[at] + momentum * batch_statistics_[at] * correction);
-            }
-        }
+    // The host's values become the newest: a device copy is refreshed where it is next used.
+    template <class T, class Source>
+    static void write(Halide::Runtime::Buffer<T>& buffer, const Source& values) {
+        buffer.set_device_dirty(false);
+        const T* from = nullptr;
+        if constexpr (std::is_pointer_v<Source>) from = values;
+        else from = values.data();
+        std::memcpy(buffer.data(), from, std::size_t(buffer.number_of_elements()) * sizeof(T));
+        buffer.set_host_dirty(true);
+    }
+    static std::vector<Real> read(Buffer& buffer) {
+        buffer.copy_to_host();
+        return std::vector<Real>(buffer.data(), buffer.data() + buffer.number_of_elements());
     }
 
     const TrainingLayout& layout_;
     std::vector<Segment> segments_;
-    std::vector<std::vector<Real>> activations_, boundary_gradients_;  // by segment: its input
-    std::vector<Real> gradients_, batch_statistics_, logits_;
+    Buffer parameters_, velocity_, gradients_, statistics_, batch_statistics_, images_;
+    Halide::Runtime::Buffer<std::int32_t> labels_;
+    Buffer logits_, loss_stats_;
+    std::vector<Buffer> activations_, boundary_gradients_;  // by segment: its input (none for the first)
+    const halide_device_interface_t* device_ = nullptr;
 };
 
 }  // namespace snc
