@@ -4,10 +4,15 @@
 
 For every model it first checks that the three agree on one input (snc and ONNX Runtime against
 PyTorch eager), then times each at 1 and 2 threads, and prints the median latencies, the ratios
-snc / peer (below 1: snc is faster) and snc's GFLOP/s against the FP32 peak measured by
-bench/fma_peak in the same run.
+snc / peer (below 1: snc is faster) and snc's effective GFLOP/s against the FP32 peak measured by
+bench/fma_peak in the same run. Effective: the arithmetic of direct convolution (2 flops per
+multiply-add of the network) per second, whatever the algorithm; a schedule that does less
+arithmetic (Winograd) can pass 100 % of peak.
+Then training, against PyTorch eager: a BNLeNet epoch on Fashion-MNIST and steps of the course's
+ResNet-18 (batch 128, 96x96).
 """
 import argparse
+import gzip
 import json
 import os
 import re
@@ -107,7 +112,7 @@ def bench_case(case, args, scratch, peak):
         rows.append((threads, snc_ms, eager, jit, ort_ms, gflops))
         print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.2f} ms | torch eager {eager:8.2f} | "
               f"torch jit {jit:8.2f} | onnxruntime {ort_ms:8.2f} || snc/eager {snc_ms / eager:5.2f}  "
-              f"snc/jit {snc_ms / jit:5.2f}  snc/ort {snc_ms / ort_ms:5.2f} || snc {gflops:6.1f} GFLOP/s = "
+              f"snc/jit {snc_ms / jit:5.2f}  snc/ort {snc_ms / ort_ms:5.2f} || snc {gflops:6.1f} effective GFLOP/s = "
               f"{100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
     return rows
 
@@ -128,6 +133,58 @@ def bench_training(args):
               f"torch {torch_s:6.2f} s (test accuracy {torch_accuracy:.4f}) || snc/torch {snc_s / torch_s:5.2f}", flush=True)
 
 
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+D2L_RESNET18_MULTIPLY_ADDS = 318_657_536  # per 96x96 image (snc::mac_count<nets::d2l::ResNet18<1>>)
+
+
+def small_test_set(scratch, images=128):
+    """A data directory with the whole training set and the first `images` test images, so that a
+    trainer stopped after a few steps spends seconds, not a minute, on its closing evaluation."""
+    directory = os.path.join(scratch, "fashion-mnist-small-test")
+    os.makedirs(directory, exist_ok=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        target = os.path.join(directory, name)
+        if not os.path.exists(target):
+            os.symlink(os.path.join(FASHION_MNIST, name), target)
+    for stem, header, item in (("t10k-images-idx3-ubyte", 16, 28 * 28), ("t10k-labels-idx1-ubyte", 8, 1)):
+        with gzip.open(os.path.join(FASHION_MNIST, stem + ".gz")) as source:
+            data = bytearray(source.read(header + images * item))
+        data[4:8] = images.to_bytes(4, "big")  # the count, big-endian after the magic number
+        with open(os.path.join(directory, stem), "wb") as out:
+            out.write(data)
+    return directory
+
+
+def bench_resnet18_step(args, scratch, peak, steps):
+    """Training steps of the course's ResNet-18 (batch 128, 96x96, SGD): snc-train-d2l-resnet18
+    against PyTorch eager on the same threads. snc's time counts every step, its first included;
+    PyTorch's leaves its first step out (oneDNN builds its primitives there)."""
+    trainer = os.path.join(args.build, "examples", "snc-train-d2l-resnet18")
+    data = small_test_set(scratch)
+    print(f"\ncourse ResNet-18 training step (batch 128, 96x96, SGD), {steps} steps:")
+    for threads in (1, 2):
+        text = run([trainer, "--steps", str(steps), "--threads", str(threads), "--population-stats", "0",
+                    "--data", data, "--device", "cpu"])
+        snc_ms = float(re.search(r"training: .* ([\d.]+) ms per step", text).group(1))
+        text = run([sys.executable, os.path.join(HERE, "torch_train.py"), "--resnet18-steps", str(steps),
+                    "--threads", str(threads)])
+        torch_ms = float(re.search(r"training: .* ([\d.]+) ms per step", text).group(1))
+        gflops = 6 * 128 * D2L_RESNET18_MULTIPLY_ADDS / snc_ms / 1e6  # forward and two backward products
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.1f} ms ({128e3 / snc_ms:5.1f} img/s) | "
+              f"torch eager {torch_ms:8.1f} ms ({128e3 / torch_ms:5.1f} img/s) || snc/torch {snc_ms / torch_ms:5.2f} || "
+              f"snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
+
+
+def onnxruntime_version():
+    for directory in os.environ.get("NODE_PATH", "").split(os.pathsep):
+        try:
+            with open(os.path.join(directory, "onnxruntime-node", "package.json")) as f:
+                return json.load(f)["version"]
+        except OSError:
+            continue
+    return "(version unknown)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="snc's build directory")
@@ -141,20 +198,22 @@ def main():
         Case("torchvision ResNet-18, batch 1", torch_models.torchvision_resnet18,
              os.path.join(programs, "snc-resnet18"), (1, 3, 224, 224), 1_814_073_344, max(3, int(30 * scale))),
         Case("course ResNet-18 (96x96), batch 1", torch_models.d2l_resnet18,
-             os.path.join(programs, "snc-d2l-resnet18"), (1, 1, 96, 96), 318_657_536, max(3, int(30 * scale))),
+             os.path.join(programs, "snc-d2l-resnet18"), (1, 1, 96, 96), D2L_RESNET18_MULTIPLY_ADDS, max(3, int(30 * scale))),
         Case("course ResNet-18 (96x96), batch 64", torch_models.d2l_resnet18,
-             os.path.join(args.build, "bench", "snc-d2l-resnet18-b64"), (64, 1, 96, 96), 64 * 318_657_536,
+             os.path.join(args.build, "bench", "snc-d2l-resnet18-b64"), (64, 1, 96, 96), 64 * D2L_RESNET18_MULTIPLY_ADDS,
              max(3, int(8 * scale))),
         Case("BNLeNet, batch 128", torch_models.bnlenet,
              os.path.join(programs, "snc-bnlenet"), (128, 1, 28, 28), 36_049_920, max(3, int(30 * scale))),
     ]
     peak = measure_peak(args.build)
     print(f"FP32 peak measured now (bench/fma_peak): 1 thread {peak[1]:.1f} GFLOP/s, 2 threads {peak[2]:.1f} GFLOP/s")
-    print(f"PyTorch {torch.__version__}; ratios are snc / peer: below 1.00 snc is faster")
+    print(f"PyTorch {torch.__version__}, ONNX Runtime {onnxruntime_version()} (onnxruntime-node); "
+          f"ratios are snc / peer: below 1.00 snc is faster")
     with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
         for case in cases:
             bench_case(case, args, scratch, peak)
-    bench_training(args)
+        bench_training(args)
+        bench_resnet18_step(args, scratch, peak, steps=2 if args.quick else 5)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ it (Xavier-uniform init, SGD, batch 128, shuffled, last incomplete batch dropped
 Fashion-MNIST. Prints each epoch's seconds and test accuracy.
 
     /usr/bin/python3 bench/torch_train.py [--epochs E] [--lr LR] [--threads T] [--seed N] [--lenet]
+
+With --resnet18-steps S it times S training steps of the course's ResNet-18 instead (batch 128,
+images resized to 96x96 as d2l does, before the clock starts), after one untimed step, and prints
+"training: S steps in ... s, ... ms per step".
 """
 import argparse
 import gzip
@@ -36,6 +40,35 @@ def lenet():
         nn.Flatten(), nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
 
 
+def time_resnet18_steps(steps, lr):
+    """The course's ResNet-18 training step at batch 128 on 96x96 images, as snc-train-d2l-resnet18."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_models  # noqa: E402 (bench/, beside this file)
+    model = torch_models.d2l_resnet18()
+    model.train()
+    images, labels = load("train")
+    batch = 128
+    count = (steps + 1) * batch
+    # torchvision's Resize on a tensor: bilinear, half-pixel centres; upsampling needs no antialias.
+    x = nn.functional.interpolate(images[:count], size=(96, 96), mode="bilinear", align_corners=False)
+    y = labels[:count]
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(b):
+        loss = nn.functional.cross_entropy(model(x[b * batch:(b + 1) * batch]), y[b * batch:(b + 1) * batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    step(0)  # untimed: PyTorch's first step builds its oneDNN primitives
+    start = time.perf_counter()
+    for b in range(1, steps + 1):
+        step(b)
+    seconds = time.perf_counter() - start
+    print(f"training: {steps} steps in {seconds:.2f} s, {1e3 * seconds / steps:.1f} ms per step", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10)
@@ -43,9 +76,13 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lenet", action="store_true")
+    parser.add_argument("--resnet18-steps", type=int, default=0, help="time this many course ResNet-18 steps instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.resnet18_steps:
+        time_resnet18_steps(args.resnet18_steps, args.lr)
+        return
     model = lenet() if args.lenet else bnlenet()
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):

@@ -14,7 +14,8 @@
 //
 // The packed weights are one float array: for each stage in order, its folded tensors, each
 // starting on a 64-byte boundary, each in the layout the target asks for (layout.hpp):
-//   accumulate  weight (the conv's or dense's, batch norm folded in), bias (one per output)
+//   accumulate  weight (the conv's or dense's, batch norm folded in; a Winograd stage's
+//               transformed, winograd.hpp), bias (one per output)
 //   normalize   scale, shift (one per channel or feature)
 #pragma once
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include <snc/layout.hpp>
+#include <snc/winograd.hpp>
 
 namespace snc {
 
@@ -36,6 +38,7 @@ struct Stage {
     int batch_norm = -1;   // the op folded into an accumulate, or the op of a lone batch norm
     std::int64_t weight_offset = -1, bias_offset = -1;  // normalize: scale and shift
     std::int64_t weight_elements = 0, bias_elements = 0;
+    int winograd_tile = 0;  // a conv computed by Winograd's F(m, 3): m (winograd.hpp); 0: direct
 
     int main_op() const { return ops.front(); }
 };
@@ -171,7 +174,9 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
     for (Stage& stage : plan.stages) {
         const Op& main = plan.main_op(stage);
         if (main.spec.role == OpRole::accumulate) {
-            stage.weight_elements = main.tensors.items[0].elements();
+            stage.winograd_tile = winograd::output_tile(main);
+            stage.weight_elements = stage.winograd_tile ? winograd::weight_layout(main, stage.winograd_tile).size()
+                                                        : main.tensors.items[0].elements();
             stage.bias_elements = main.spec.units;
         } else if (main.spec.role == OpRole::normalize) {
             stage.weight_elements = stage.bias_elements = main.in.c();

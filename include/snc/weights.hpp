@@ -105,6 +105,18 @@ inline std::vector<float> pack_inference_weights(const Plan& plan, const StateDi
             double s = folding.scale[std::size_t(u)];
             bias[u] = float(((b ? (*b)[std::size_t(u)] : 0.0) * s) + folding.shift[std::size_t(u)]);
         }
+        if (stage.winograd_tile) {
+            // U = G g G^T per (output, input) channel pair, the batch norm's scale folded in.
+            const winograd::Transforms t = winograd::transforms(stage.winograd_tile);
+            const Layout source = tensor_layout(main, 0, plan.packing).source, packed = winograd::weight_layout(main, stage.winograd_tile);
+            for (std::int64_t co = 0; co < units; ++co)
+                for (std::int64_t ci = 0; ci < main.in.c(); ++ci)
+                    winograd::transform_kernel(
+                        t, [&](std::int64_t ky, std::int64_t kx) { return double(w[std::size_t(source(co, ci, ky, kx))]); },
+                        folding.scale[std::size_t(co)],
+                        [&](std::int64_t a, std::int64_t b, double value) { weight[packed(co, ci, a + t.alpha * b)] = float(value); });
+            continue;
+        }
         // The output channel (unit) is the weight's first mode in PyTorch's row-major order.
         const std::int64_t per_output = main.tensors.items[0].elements() / units;
         for_each_element(tensor_layout(main, 0, plan.packing), [&](std::int64_t to, std::int64_t from) {

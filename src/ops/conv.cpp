@@ -41,6 +41,7 @@ public:
     }
 
     Expr lower(StageContext& stage) const override {
+        if (stage.stage.winograd_tile) return lower_winograd(stage);
         const Op& op = stage.main();
         const Window& w = op.spec.window;
         const int in_channels = int(op.in.c()), k = w.kernel;
@@ -56,6 +57,68 @@ public:
         stage.funcs.accumulator = acc;
         stage.funcs.reduction = r;
         return acc(c, x, y, n);
+    }
+
+    // Winograd's F(m, 3) (winograd.hpp; the plan chose m): the same value as the direct sum above,
+    // with (m + 2)^2 multiplies per input channel for m^2 outputs instead of 9 m^2.
+    Expr lower_winograd(StageContext& stage) const {
+        const Op& op = stage.main();
+        const int m = stage.stage.winograd_tile;
+        const winograd::Transforms t = winograd::transforms(m);
+        const int alpha = t.alpha, in_channels = int(op.in.c());
+        const std::string& name = stage.stage.name;
+        Var c = stage.lowered.c, x = stage.lowered.x, y = stage.lowered.y, n = stage.lowered.n;
+        Var tx("tx"), ty("ty"), p("p");
+        Func padded = stage.funcs.padded = padded_input(stage.value(stage.stage.input), op.in, 0.0f, name);
+
+        // B^T d B at each position, as a sum of the tile's pixels with constant coefficients (the
+        // zero ones left out); a mux over p that the schedules unroll, so each is one expression.
+        std::vector<Expr> input_terms;
+        for (int b = 0; b < alpha; ++b)
+            for (int a = 0; a < alpha; ++a) {
+                Expr sum;
+                for (int j = 0; j < alpha; ++j)
+                    for (int i = 0; i < alpha; ++i) {
+                        const double k = t.input[a * alpha + i] * t.input[b * alpha + j];
+                        if (k == 0) continue;
+                        Expr term = padded(c, tx * m + i - 1, ty * m + j - 1, n);
+                        if (k != 1) term = float(k) * term;
+                        sum = sum.defined() ? sum + term : term;
+                    }
+                input_terms.push_back(sum);
+            }
+        Func transformed(name + "_winograd_input");
+        transformed(c, tx, ty, p, n) = Halide::mux(p, input_terms);
+
+        const Layout weights = winograd::weight_layout(op, m);
+        RDom r(0, in_channels, name + "_r");
+        Func acc(name + "_winograd_product_acc"), product(name + "_winograd_product");
+        acc(c, tx, ty, p, n) = 0.0f;
+        acc(c, tx, ty, p, n) += stage.lowered.weights(int(stage.stage.weight_offset) + weights(Expr(c), Expr(r.x), Expr(p))) *
+                                transformed(r.x, tx, ty, p, n);
+        product(c, tx, ty, p, n) = acc(c, tx, ty, p, n);
+
+        // A^T M A at the output's place in its tile: a mux over (x mod m, y mod m), constant once the
+        // schedule splits x and y by m and unrolls.
+        std::vector<Expr> output_terms;
+        for (int v = 0; v < m; ++v)
+            for (int u = 0; u < m; ++u) {
+                Expr sum = stage.bias(c);
+                for (int b = 0; b < alpha; ++b)
+                    for (int a = 0; a < alpha; ++a) {
+                        const double k = t.output[u * alpha + a] * t.output[v * alpha + b];
+                        if (k == 0) continue;
+                        Expr term = product(c, x / m, y / m, a + alpha * b, n);
+                        sum = sum + (k == 1 ? term : float(k) * term);
+                    }
+                output_terms.push_back(sum);
+            }
+        stage.funcs.pattern = Pattern::winograd;
+        stage.funcs.transformed_input = transformed;
+        stage.funcs.accumulator = acc;
+        stage.funcs.product = product;
+        stage.funcs.reduction = r;
+        return Halide::mux(x % m + m * (y % m), output_terms);
     }
 
     void forward(TrainingContext& t, int i) const override {

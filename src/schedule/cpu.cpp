@@ -112,6 +112,57 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
     }
 }
 
+void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
+    const Machine m = machine_of(target);
+    const Var c = f.c, x = f.x, y = f.y, n = f.n;
+    const int tile = f.tile, channels = int(f.out.c()), in_channels = int(f.in.c());
+    const int tiles_x = int(f.out.w()) / tile;
+    // The products' register tile: up to 4 vectors of output channels by as many tiles of the row
+    // as the registers hold, both dividing their extents (an update's loops must not overlap).
+    const int lanes = dividing_lanes(channels, m.vector_lanes);
+    int vectors = 1;
+    for (int v = 1; v <= 4; ++v)
+        if (channels % (lanes * v) == 0) vectors = v;
+    int tile_tx = 1;
+    for (int d = 1; d <= tiles_x; ++d)
+        if (tiles_x % d == 0 && d * vectors <= m.accumulators) tile_tx = d;
+
+    // One task per row of tiles (and image): its transformed input and products, (m + 2)^2
+    // positions by the row's tiles by the channels, stay in L2 (129 KB each for 64 channels on a
+    // 56-wide plane); the output transform reads them back in vectors across channels.
+    Var tx("tx"), xi("xi"), ty("ty"), yi("yi"), co("co"), cv("cv"), row("row");
+    f.output.compute_root()
+        .split(x, tx, xi, tile)
+        .split(y, ty, yi, tile)
+        .split(c, co, cv, lanes_for(channels, m.vector_lanes), TailStrategy::ShiftInwards)
+        .reorder(cv, xi, yi, tx, co, ty, n)
+        .vectorize(cv)
+        .unroll(xi)
+        .unroll(yi)
+        .fuse(ty, n, row)
+        .parallel(row);
+
+    const std::vector<Var> tile_args = f.accumulator.args();  // (c, tx, ty, p, n)
+    const Var p = tile_args[3], tile_x = tile_args[1];
+    Var txo("txo"), txi("txi");
+    f.accumulator.compute_at(f.output, row).vectorize(c, lanes);
+    f.accumulator.update()
+        .split(c, co, cv, lanes * vectors)
+        .split(tile_x, txo, txi, tile_tx)
+        .reorder(cv, txi, f.reduction.x, txo, co, p)
+        .vectorize(cv, lanes)
+        .unroll(cv)
+        .unroll(txi);
+    const std::vector<Var> input_args = f.transformed_input.args();
+    f.transformed_input.compute_at(f.output, row)
+        .reorder(input_args[0], input_args[3], input_args[1])
+        .vectorize(input_args[0], lanes_for(in_channels, m.vector_lanes))
+        .unroll(input_args[3]);
+    f.padded.compute_at(f.output, row)
+        .store_in(Halide::MemoryType::Stack)
+        .vectorize(f.padded.args()[0], lanes_for(in_channels, m.vector_lanes));
+}
+
 namespace {
 
 // Pools and element-wise stages: vectors across channels, threads across rows.
@@ -147,6 +198,10 @@ void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
             case Pattern::convolution:
                 schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n,
                                    L.plan->main_op(stage).spec.window}, target);
+                break;
+            case Pattern::winograd:
+                schedule_winograd_cpu({f.output, f.accumulator, f.product, f.transformed_input, f.padded, f.reduction, stage.in,
+                                       stage.out, L.c, L.x, L.y, L.n, stage.winograd_tile}, target);
                 break;
             case Pattern::tiles: schedule_tiles_cpu({f.output, f.accumulator, halide_extents(stage.out)}, target); break;
             case Pattern::view:  // computed by its reader (a Dense reads the image under a Flatten itself)

@@ -153,6 +153,46 @@ void schedule_conv_gpu(ConvFuncs f, const Halide::Target& target) {
     }
 }
 
+void schedule_winograd_gpu(WinogradFuncs f) {
+    const int tile = f.tile, alpha = tile + 2;
+    const int channels = int(f.out.c()), in_channels = int(f.in.c());
+    const int tiles_x = int(f.out.w()) / tile, tiles_y = int(f.out.h()) / tile, images = int(f.out.n());
+
+    // The transformed input: a thread per (input channel, tile), its alpha^2 positions unrolled
+    // (the mux over positions becomes straight-line code); the padded input is read in place.
+    const std::vector<Var> in_args = f.transformed_input.args();  // (c, tx, ty, p, n)
+    const std::vector<int> in_extents{in_channels, tiles_x, tiles_y, alpha * alpha, images};
+    for (std::size_t d = 0; d < in_args.size(); ++d) f.transformed_input.bound(in_args[d], 0, in_extents[d]);
+    Var co("co"), ci("ci"), rest("rest"), rest2("rest2");
+    f.transformed_input.compute_root()
+        .reorder(in_args[3], in_args[0], in_args[1], in_args[2], in_args[4])
+        .split(in_args[0], co, ci, fit(in_channels, 32), TailStrategy::GuardWithIf)
+        .fuse(in_args[2], in_args[4], rest)
+        .fuse(in_args[1], rest, rest2)
+        .gpu_blocks(co, rest2)
+        .gpu_threads(ci)
+        .unroll(in_args[3]);
+
+    // The products: for each position a matrix product over input channels, as dense layers.
+    schedule_tiles_gpu({f.product, f.accumulator, {channels, tiles_x, tiles_y, alpha * alpha, images}});
+
+    // The output transform and the stage's epilogue: a thread per (channel, tile), its m x m
+    // outputs unrolled so each reads constant positions of the products.
+    const Var c = f.c, x = f.x, y = f.y, n = f.n;
+    Var tx("tx"), xi("xi"), ty("ty"), yi("yi"), cb("cb"), ct("ct"), t("t"), tn("tn");
+    f.output.compute_root()
+        .split(x, tx, xi, tile)
+        .split(y, ty, yi, tile)
+        .split(c, cb, ct, fit(channels, 32), TailStrategy::GuardWithIf)
+        .reorder(xi, yi, ct, cb, tx, ty, n)
+        .unroll(xi)
+        .unroll(yi)
+        .fuse(tx, ty, t)
+        .fuse(t, n, tn)
+        .gpu_blocks(cb, tn)
+        .gpu_threads(ct);
+}
+
 namespace {
 
 // Pools, means and element-wise stages; a view only where it is the network's output.
@@ -172,6 +212,11 @@ void schedule_inference_gpu(Lowered& L, const Halide::Target& target) {
                 for (std::size_t d = 0; d < 4; ++d) f.output.bound(L.vars(stage.out)[d], 0, halide_extents(stage.out)[d]);
                 schedule_conv_gpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n,
                                    L.plan->main_op(stage).spec.window}, target);
+                break;
+            case Pattern::winograd:
+                for (std::size_t d = 0; d < 4; ++d) f.output.bound(L.vars(stage.out)[d], 0, halide_extents(stage.out)[d]);
+                schedule_winograd_gpu({f.output, f.accumulator, f.product, f.transformed_input, f.padded, f.reduction, stage.in,
+                                       stage.out, L.c, L.x, L.y, L.n, stage.winograd_tile});
                 break;
             case Pattern::tiles: schedule_tiles_gpu({f.output, f.accumulator, halide_extents(stage.out)}); break;
             case Pattern::view:

@@ -18,6 +18,9 @@ void schedule_flat_gpu(Halide::Func flat);
 
 void schedule_conv_gpu(ConvFuncs conv, const Halide::Target& target);
 void schedule_tiles_gpu(TileFuncs tiles, std::vector<Halide::RVar> reduction = {});
+// Winograd: the transformed input, the products (tiles: threads over output channels, 4 tiles each)
+// and the output transform, each a kernel; a thread computes every position of its tile.
+void schedule_winograd_gpu(WinogradFuncs winograd);
 // A Func computed whole, point by point: blocks and threads over its first two dimensions (the
 // rest fused into the blocks); its updates the same over their pure dimensions.
 // `bound`: whether to fix its bounds to [0, extent) (false when the caller has given others).

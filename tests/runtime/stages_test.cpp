@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <snc/nets/torchvision.hpp>
 #include <snc/reference.hpp>
 #include <snc/snc.hpp>
 
@@ -96,6 +97,65 @@ TEST_CASE("the plan fuses batch norm, the residual add and the activation into t
     Plan lone_add = plan_inference<ResidualAddStage>(Packing::output_innermost);
     REQUIRE(lone_add.stages.size() == 2);
     CHECK(kinds_of(lone_add, lone_add.stages[1]) == std::vector{OpKind::add, OpKind::tanh});
+}
+
+namespace {
+// Winograd's F(4,3) and F(2,3) (winograd.hpp): the epilogue fused, channel counts that fill no
+// whole register tile, and a batch whose second image must not see the first's NaN.
+using WinogradF4 = Network<Input<1, 24, 24, 16>, Conv<32, 3, Same>, BatchNorm<>, ReLU>;
+using WinogradF2Residual =
+    Network<Input<2, 14, 14, 16>, Residual<Seq<Conv<16, 3, Same>, BatchNorm<>, ReLU, Conv<16, 3, Same>, BatchNorm<>>>, ReLU>;
+using WinogradOddChannels = Network<Input<1, 28, 28, 24>, Conv<40, 3, Pad<1>>, Tanh>;
+
+std::vector<int> winograd_tiles(const Plan& plan) {
+    std::vector<int> tiles;
+    for (const Stage& stage : plan.stages) tiles.push_back(stage.winograd_tile);
+    return tiles;
+}
+}  // namespace
+
+TEST_CASE("the Winograd rule: 3x3 stride-1 same convs of 16 or more channels on planes cut evenly into tiles") {
+    CHECK(winograd_tiles(plan_inference<WinogradF4>(Packing::output_innermost)) == std::vector{4});
+    CHECK(winograd_tiles(plan_inference<WinogradF2Residual>(Packing::output_innermost)) == std::vector{2, 2});
+    CHECK(winograd_tiles(plan_inference<WinogradOddChannels>(Packing::output_innermost)) == std::vector{4});
+    CHECK(winograd_tiles(plan_inference<WideConv>(Packing::output_innermost)) == std::vector{0});         // a 10x10 plane
+    CHECK(winograd_tiles(plan_inference<SmallPlaneStrided>(Packing::output_innermost)) == std::vector{0});  // stride 2
+    CHECK(winograd_tiles(plan_inference<AsymmetricPadsTanh>(Packing::output_innermost)) == std::vector{0});
+    // torchvision's ResNet-18 at 224x224: F(4,3) on the 56x56 and 28x28 planes, F(2,3) on 14x14,
+    // direct on 7x7, on the stem (7x7 kernel), the strided convs and the 1x1 shortcuts.
+    int f4 = 0, f2 = 0;
+    for (const Stage& stage : plan_inference<nets::torchvision::ResNet18<>>(Packing::output_innermost).stages) {
+        f4 += stage.winograd_tile == 4;
+        f2 += stage.winograd_tile == 2;
+    }
+    CHECK(f4 == 4 + 3);
+    CHECK(f2 == 3);
+}
+
+TEST_CASE_TEMPLATE("a Winograd stage computes what the reference computes, within 1e-4", Net, WinogradF4, WinogradF2Residual,
+                   WinogradOddChannels) {
+    halide::JitNetwork& network = halide::jit<Net>();
+    REQUIRE(network.plan().stages[0].winograd_tile > 0);
+    StateDict tensors = testing::random_state_dict(network.plan().graph, 13);
+    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 7);
+    Tensor want = reference::forward(network.plan().graph, tensors, input);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(network.run(input, packed), want, 1e-4, report), report);
+
+    // A NaN spreads over the tiles its windows touch (the transforms mix a tile's pixels), never
+    // into another image; every output the reference makes NaN is NaN.
+    input.data[5] = std::nanf("");
+    Tensor got = network.run(input, packed);
+    want = reference::forward(network.plan().graph, tensors, input);
+    const std::size_t per_image = got.data.size() / std::size_t(got.shape[0]);
+    std::size_t missed = 0, leaked = 0;
+    for (std::size_t i = 0; i < got.data.size(); ++i) {
+        missed += std::isnan(want.data[i]) && !std::isnan(got.data[i]);
+        leaked += i >= per_image && std::isnan(got.data[i]);
+    }
+    CHECK(missed == 0);
+    CHECK(leaked == 0);
 }
 
 // The packing is the target's choice; every layout must compute the same network.

@@ -21,6 +21,8 @@ enum class Pattern : std::uint8_t {
     convolution,  // output(c, x, y, n) = accumulator: a reduction over a window of (padded) input
                   // channels, contiguous in NHWC: inference convs, training's forward convs and the
                   // input gradients of convs (a transposed convolution)
+    winograd,     // a 3x3 conv by Winograd's F(m, 3) (winograd.hpp): transformed_input, then the
+                  // accumulator's products summed over input channels, then output's m x m tiles
     tiles,        // output(a, b, ...) = accumulator, terms contiguous along a, reused along b:
                   // dense layers, their gradients
     rowwise,      // element-wise or small windows: pools, the mean, lone affine maps, adds
@@ -38,6 +40,20 @@ struct ConvFuncs {
     Window window{};  // of `padded`: how much of it a tile of outputs reads
 };
 
+// A conv by Winograd's F(m, 3), in tiles (tx, ty) of m x m outputs and positions p = a + alpha b
+// of the alpha x alpha transformed tiles, alpha = m + 2:
+//   transformed_input(ci, tx, ty, p, n) = (B^T d B)(a, b) of the tile's input d, read from padded
+//   accumulator(co, tx, ty, p, n)       = sum over ci (reduction) of U(co, ci, p) transformed_input(ci, tx, ty, p, n)
+//   product(co, tx, ty, p, n)           = accumulator: a pure view of it, for schedules that need one
+//   output(co, x, y, n)                 = bias + (A^T M A)(x mod m, y mod m) of the tile's products M
+struct WinogradFuncs {
+    Halide::Func output, accumulator, product, transformed_input, padded;
+    Halide::RDom reduction;
+    Shape in, out;
+    Halide::Var c, x, y, n;
+    int tile = 0;  // m
+};
+
 // A register-tiled reduction: output(a, b, ...) = accumulator, a and b its first two arguments,
 // the terms contiguous along a and reused along b; extents of every argument of output.
 struct TileFuncs {
@@ -50,7 +66,8 @@ struct StageFuncs {
     Halide::Func output;       // what the stage stores
     Halide::Func accumulator;  // convolution, tiles: the reduction, computed inside the output's tiles
     Halide::Func padded;       // windows with padding: the input with its zero (or -inf) border
-    Halide::RDom reduction;    // convolution: (input channel, kernel column, kernel row)
+    Halide::RDom reduction;    // convolution: (input channel, kernel column, kernel row); winograd: input channel
+    Halide::Func transformed_input, product;  // winograd (WinogradFuncs)
 };
 
 struct Lowered {
