@@ -78,7 +78,9 @@ def bench_case(case, args, scratch, peak):
 
     # Agreement first.
     snc_out = os.path.join(scratch, case.name + "_snc.npy")
-    run([case.program, "--weights", weights, "--input", nhwc, "--output", snc_out])
+    # On the CPU even where a GPU is usable (a build from before --device has no such option).
+    device = ["--device", "cpu"] if "--device" in run([case.program, "--help"]) else []
+    run([case.program, "--weights", weights, "--input", nhwc, "--output", snc_out] + device)
     snc_difference = relative_difference(np.load(snc_out), expected)
     onnx_path = os.path.join(scratch, case.name + ".onnx")
     with warnings.catch_warnings():
@@ -106,7 +108,7 @@ def bench_case(case, args, scratch, peak):
             jit = median_ms(lambda: traced(x), case.runs)
         ort_ms = json.loads(run(ort + [str(threads), str(case.runs), ort_out]))["median_ms"]
         text = run([case.program, "--weights", weights, "--input", nhwc, "--bench", str(case.runs),
-                    "--threads", str(threads)])
+                    "--threads", str(threads)] + device)
         snc_ms = float(re.search(r"median latency: ([\d.]+) ms", text).group(1))
         gflops = 2 * case.multiply_adds / snc_ms / 1e6
         rows.append((threads, snc_ms, eager, jit, ort_ms, gflops))
@@ -162,10 +164,16 @@ def bench_resnet18_step(args, scratch, peak, steps):
     trainer = os.path.join(args.build, "examples", "snc-train-d2l-resnet18")
     data = small_test_set(scratch)
     print(f"\ncourse ResNet-18 training step (batch 128, 96x96, SGD), {steps} steps:")
+    # On the CPU even where a GPU is usable (a build from before --device has no such option).
+    device = ["--device", "cpu"] if "--device" in run([trainer, "--help"]) else []
     for threads in (1, 2):
         text = run([trainer, "--steps", str(steps), "--threads", str(threads), "--population-stats", "0",
-                    "--data", data, "--device", "cpu"])
-        snc_ms = float(re.search(r"training: .* ([\d.]+) ms per step", text).group(1))
+                    "--data", data] + device)
+        match = re.search(r"training: .* ([\d.]+) ms per step", text)
+        if match:
+            snc_ms = float(match.group(1))
+        else:  # a trainer from before the "training:" line: its epoch's seconds
+            snc_ms = 1e3 * float(re.search(r"epoch 1/1: .*, ([\d.]+) s", text).group(1)) / steps
         text = run([sys.executable, os.path.join(HERE, "torch_train.py"), "--resnet18-steps", str(steps),
                     "--threads", str(threads)])
         torch_ms = float(re.search(r"training: .* ([\d.]+) ms per step", text).group(1))
