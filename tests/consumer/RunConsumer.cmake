@@ -2,13 +2,7 @@
 # project against it: cmake -DSNC_BUILD=... -DSOURCE=... -DWORK=... -P RunConsumer.cmake
 cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${WORK}")
-function(step)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
-  if(NOT result EQUAL 0)
-    message(FATAL_ERROR "failed: ${ARGN}\n${output}")
-  endif()
-  message(STATUS "${output}")
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/../Step.cmake")
 step("${CMAKE_COMMAND}" --install "${SNC_BUILD}" --prefix "${WORK}/prefix")
 step("${CMAKE_COMMAND}" -S "${SOURCE}" -B "${WORK}/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
      "-DCMAKE_PREFIX_PATH=${WORK}/prefix")
