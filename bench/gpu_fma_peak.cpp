@@ -12,13 +12,11 @@
 #include <HalideBuffer.h>
 #include <HalideRuntime.h>
 
+#include <snc/runtime/devices.hpp>
+
 #include "gpu_fma_peak_kernel.h"
 
 namespace {
-// Halide's default handler prints and aborts; a machine without a GPU gets a message and exit 1.
-std::string last_error;
-void keep_error(void*, const char* message) { last_error = message; }
-
 // The GPU's name, asked of libcuda directly (Halide's runtime does not say).
 std::string gpu_name() {
     void* cuda = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -37,14 +35,13 @@ std::string gpu_name() {
 }  // namespace
 
 int main() {
-    halide_set_error_handler(keep_error);
+    snc::runtime::capture_halide_errors();  // Halide's default handler aborts: a machine without a GPU gets a line, exit 1
     constexpr int threads = 1 << 21;  // 8192 blocks of 256: every SM of any GPU full, many times over
     constexpr int iterations = 4096, chains = 8;
     Halide::Runtime::Buffer<float> out(threads);
     if (int result = gpu_fma_peak_kernel(iterations / 16, 0.999999f, out); result != 0) {  // warm-up: the driver compiles the PTX
-        std::string reason = last_error.empty() ? "Halide error " + std::to_string(result) : last_error;
-        while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-        std::fprintf(stderr, "gpu-fma-peak: CUDA cannot be used: %s\n", reason.c_str());
+        std::fprintf(stderr, "gpu-fma-peak: CUDA cannot be used: %s (Halide error %d)\n", snc::runtime::take_halide_error().c_str(),
+                     result);
         return 1;
     }
     out.copy_to_host();
@@ -52,7 +49,7 @@ int main() {
     for (int run = 0; run < 5; ++run) {
         auto start = std::chrono::steady_clock::now();
         if (gpu_fma_peak_kernel(iterations, 0.999999f, out) != 0 || out.copy_to_host() != 0) {
-            std::fprintf(stderr, "gpu-fma-peak: the timed run failed: %s\n", last_error.c_str());
+            std::fprintf(stderr, "gpu-fma-peak: the timed run failed: %s\n", snc::runtime::take_halide_error().c_str());
             return 1;
         }
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
