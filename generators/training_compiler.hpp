@@ -53,9 +53,9 @@ int training_compiler_main(int argc, char** argv) {
         const std::size_t count = segments.size();
         std::vector<Halide::Target> targets;
         for (int a = 3; a < argc; ++a) targets.push_back(Halide::Target(argv[a]).with_feature(Halide::Target::NoRuntime));
-        const Packing packing = packing_for(targets[0]);
+        const Packing packing = training_packing_for(targets[0]);
         for (const Halide::Target& target : targets)
-            if (packing_for(target) != packing)
+            if (training_packing_for(target) != packing)
                 throw Error("the targets pack weights differently; compile them as separate trainers");
         const TrainingLayout layout = training_layout(graph, packing);
 

@@ -85,11 +85,20 @@ constexpr int output_tile(const Op& op) {
 // The packed layout of a conv's transformed weights U: modes (co, ci, p), p = a + alpha b the
 // position in the alpha x alpha tile (a along x, b along y), the output channel fastest (vector
 // loads across output channels, as the direct convolution's weights), then the input channel.
+// Output channels come in blocks of `output_block` when it divides them, as the direct
+// convolution's (layout.hpp): a products tile, one position by one block, reads one stream.
 constexpr Layout weight_layout(const Op& op, int m) {
-    const std::int64_t alpha = m + 2;
-    const std::int64_t extents[] = {op.out.c(), op.in.c(), alpha * alpha};
+    const std::int64_t alpha = m + 2, outputs = op.out.c(), inputs = op.in.c();
+    const std::int64_t extents[] = {outputs, inputs, alpha * alpha};
     const int order[] = {0, 1, 2};
-    return ordered(3, extents, order);
+    Layout layout = ordered(3, extents, order);
+    if (outputs > output_block && outputs % output_block == 0) {
+        // (co % block, ci, co / block, p)
+        layout.strides[1] = output_block;
+        layout.tiles[0] = output_block;
+        layout.tile_strides[0] = output_block * inputs;
+    }
+    return layout;
 }
 
 // U(a, b) = sum over (kx, ky) of G[a][kx] G[b][ky] g(ky, kx): one 3x3 kernel g in PyTorch's

@@ -26,8 +26,10 @@ TEST_CASE("torchvision ResNet-18 lowers to fused stages, without BN, ReLU or add
     std::set<std::string> stage_buffers, other_buffers;
     for (const std::string& name : stored) {
         const bool stage_name = name.size() > 1 && name[0] == 's' && std::isdigit(static_cast<unsigned char>(name[1]));
-        // A Winograd stage's transformed input and products are computed per row of tiles, inside it.
-        const bool stage_part = name.ends_with("_acc") || name.ends_with("_padded") || name.ends_with("_winograd_input");
+        // A Winograd stage's transformed input and products are computed inside it, per row of
+        // tiles or per image.
+        const bool stage_part = name.ends_with("_acc") || name.ends_with("_padded") || name.ends_with("_winograd_input") ||
+                                name.ends_with("_winograd_product");
         (stage_name && !stage_part ? stage_buffers : other_buffers).insert(name);
     }
     std::set<std::string> planned;
@@ -39,10 +41,10 @@ TEST_CASE("torchvision ResNet-18 lowers to fused stages, without BN, ReLU or add
     CHECK(stage_buffers == planned);  // one buffer per stage, and no other buffer of a whole value
     for (const std::string& name : other_buffers) {
         INFO(name);
-        // inside a stage: its accumulator, its padded input, a Winograd stage's transformed input, a
-        // pool's inline reductions
+        // inside a stage: its accumulator, its padded input, a Winograd stage's transformed input
+        // and products, a pool's inline reductions
         CHECK((name == "input" || name.ends_with("_acc") || name.ends_with("_padded") || name.ends_with("_winograd_input") ||
-               name.rfind("sum", 0) == 0 || name.rfind("maximum", 0) == 0));
+               name.ends_with("_winograd_product") || name.rfind("sum", 0) == 0 || name.rfind("maximum", 0) == 0));
     }
 
     int conv_add_relu = 0;

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <snc/layout.hpp>
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 
@@ -76,4 +77,31 @@ TEST_CASE("a residual add reads the body's output and the shortcut's") {
     CHECK(add.out == snc::Shape{4, 3, 3, 6});
     std::vector<int> readers = graph.readers();
     CHECK(readers[0] == 2);  // the input feeds conv1 and conv3
+}
+
+// The blocked packing: every element at one offset, each block of 64 output channels contiguous
+// with its output channel fastest, and convs whose channels 64 does not divide left unblocked.
+TEST_CASE("a conv's weights packed in blocks of output channels") {
+    const snc::Graph graph = snc::build_graph<snc::Network<snc::Input<1, 6, 6, 3>, snc::Conv<192, 3>, snc::Conv<96, 1>>>();
+    const snc::Layout blocked = snc::tensor_layout(graph.ops[0], 0, snc::Packing::output_blocked).packed;
+    const snc::Layout plain = snc::tensor_layout(graph.ops[0], 0, snc::Packing::output_innermost).packed;
+    REQUIRE(blocked.size() == 192 * 3 * 3 * 3);
+    std::vector<int> seen(std::size_t(blocked.size()), 0);
+    std::int64_t coordinates[4]{};
+    for (std::int64_t at = 0; at < blocked.size(); ++at) {
+        blocked.coordinates(at, coordinates);
+        CHECK(blocked.offset(coordinates) == at);
+        ++seen[std::size_t(at)];
+    }
+    CHECK(std::count(seen.begin(), seen.end(), 1) == blocked.size());
+    // (co, ci, ky, kx): the block's channels next to each other, then the input channel, ...
+    CHECK(blocked(std::int64_t(65), 0, 0, 0) - blocked(std::int64_t(64), 0, 0, 0) == 1);
+    CHECK(blocked(std::int64_t(64), 1, 0, 0) - blocked(std::int64_t(64), 0, 0, 0) == 64);
+    CHECK(blocked(std::int64_t(64), 0, 0, 1) - blocked(std::int64_t(64), 0, 0, 0) == 64 * 3);
+    CHECK(blocked(std::int64_t(64), 0, 1, 0) - blocked(std::int64_t(64), 0, 0, 0) == 64 * 3 * 3);
+    // ... and the next block after all of this one's weights.
+    CHECK(blocked(std::int64_t(64), 0, 0, 0) == 64 * 3 * 3 * 3);
+    CHECK(plain(std::int64_t(64), 0, 0, 0) == 64);
+    CHECK(snc::tensor_layout(graph.ops[1], 0, snc::Packing::output_blocked).packed ==
+          snc::tensor_layout(graph.ops[1], 0, snc::Packing::output_innermost).packed);
 }

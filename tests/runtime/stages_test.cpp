@@ -22,6 +22,7 @@ using ConvBatchNormRelu = Network<Input<2, 9, 7, 5>, Conv<3, 3, Pad<1>, NoBias>,
 using AsymmetricPadsTanh = Network<Input<1, 8, 8, 16>, Conv<16, 3, Pads<1, 0, 2, 1>>, Tanh>;
 using WideConv = Network<Input<1, 10, 10, 32>, Conv<128, 3, Same>, BatchNorm<>, ReLU>;
 using SmallPlaneConv = Network<Input<1, 7, 7, 160>, Conv<64, 3, Pad<1>>, BatchNorm<>, ReLU>;  // weights-stationary
+using SmallPlaneBlocked = Network<Input<1, 3, 3, 32>, Conv<192, 3, Same>, BatchNorm<>, ReLU>;   // three weight blocks
 using SmallPlaneStrided = Network<Input<1, 9, 9, 64>, Conv<96, 3, Pad<1>, Stride<2>>>;
 using StemAndPool = Network<Input<2, 15, 15, 3>, Conv<6, 7, Stride<2>, Pad<3>>, MaxPool<3, Stride<2>, Pad<1>>>;
 using MaxPoolPadded = Network<Input<2, 9, 9, 4>, MaxPool<3, Stride<2>, Pad<1>>>;
@@ -39,7 +40,7 @@ using FlattenOnly = Network<Input<2, 6, 5, 3>, Flatten>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
-                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
+                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneBlocked, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly) {
     halide::JitNetwork& network = halide::jit<Net>();
@@ -158,13 +159,24 @@ TEST_CASE_TEMPLATE("a Winograd stage computes what the reference computes, withi
     CHECK(leaked == 0);
 }
 
-// The packing is the target's choice; every layout must compute the same network.
+// The packing is the target's choice; every layout must compute the same network. (The CPU's
+// own, output_blocked, is what every other test here runs.)
 TEST_CASE_TEMPLATE("weights packed input-channel innermost compute what the reference computes", Net, SameStridedConv,
                    FlattenBatchNormDense, Features) {
     halide::JitNetwork network(plan_inference<Net>(Packing::input_innermost));
     StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
     Tensor input = testing::random_tensor(dims_of(Net::input_shape), 6);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
+                  report);
+}
+
+TEST_CASE("weights packed output-channel innermost, unblocked, compute what the reference computes") {
+    halide::JitNetwork network(plan_inference<SmallPlaneBlocked>(Packing::output_innermost));
+    StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
+    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+    Tensor input = testing::random_tensor(dims_of(SmallPlaneBlocked::input_shape), 6);
     std::string report;
     CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
                   report);

@@ -77,7 +77,7 @@ public:
     // `budget` ops per segment: small budgets cut a network into many segments, to test the chaining.
     explicit JitTraining(const Graph& graph, int budget = 20,
                          const Halide::Target& target = Halide::get_jit_target_from_environment())
-        : layout_(training_layout(graph, packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target),
+        : layout_(training_layout(graph, training_packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target),
           sgd_(sgd_pipeline(layout_, target, Halide::type_of<T>())),
           statistics_(statistics_pipeline(layout_, target, Halide::type_of<T>())) {
         const int count = int(step_.segments().size());

@@ -10,8 +10,10 @@
 
 namespace snc::halide {
 
-// How `target` wants weights packed (layout.hpp): the plan and the training layout take it.
+// How `target` wants weights packed (layout.hpp): for inference (the plan) and for training (the
+// training layout).
 Packing packing_for(const Halide::Target& target);
+Packing training_packing_for(const Halide::Target& target);
 
 void schedule(Lowered& lowered, const Halide::Target& target);
 void schedule(Training& training, const Halide::Target& target);
