@@ -174,9 +174,23 @@ public:
         t.set_tensor_gradient(i, 0, [dw](const std::vector<Expr>& at) { return dw(at[0], at[1], at[3], at[2]); });
         if (!t.needs_input_gradient(i)) return;
 
-        Func weights(t.name(i, "_weights"));  // (co, ci, kx, ky), read along ci below
-        weights(c, ci, kx, ky) = t.parameter(i, 0, {c, ci, ky, kx});
-        f.weight_views.push_back({weights, {out_channels, in_channels, k, k}, ci});
+        // The weights transposed, read along ci below: (co, ci, kx, ky), or with the input
+        // channels in blocks of output_block, (ci % block, co, kx, ky, ci / block), so that a tile
+        // of the input gradient reads its weights as one stream, as inference's tiles do (layout.hpp).
+        Func weights(t.name(i, "_weights"));
+        auto weight_of = [&](Expr co, Expr ci_at, Expr at_x, Expr at_y) -> Expr {
+            if (in_channels > output_block && in_channels % output_block == 0)
+                return weights(ci_at % int(output_block), co, at_x, at_y, ci_at / int(output_block));
+            return weights(co, ci_at, at_x, at_y);
+        };
+        if (in_channels > output_block && in_channels % output_block == 0) {
+            Var block("block");
+            weights(ci, c, kx, ky, block) = t.parameter(i, 0, {c, block * int(output_block) + ci, ky, kx});
+            f.weight_views.push_back({weights, {int(output_block), out_channels, k, k, in_channels / int(output_block)}, ci});
+        } else {
+            weights(c, ci, kx, ky) = t.parameter(i, 0, {c, ci, ky, kx});
+            f.weight_views.push_back({weights, {out_channels, in_channels, k, k}, ci});
+        }
 
         const int taps = (k + s - 1) / s;
         Halide::Region output_region;
@@ -184,7 +198,7 @@ public:
         Func g_border = Halide::BoundaryConditions::constant_exterior(g, t.real(0), output_region);
         RDom rd(0, out_channels, 0, taps, 0, taps, t.name(i, "_din_r"));
         Expr tap_x = (x + w.pad_left) % s + s * rd.y, tap_y = (y + w.pad_top) % s + s * rd.z;
-        Expr weight = weights(rd.x, c, Halide::min(tap_x, k - 1), Halide::min(tap_y, k - 1));
+        Expr weight = weight_of(rd.x, c, Halide::min(tap_x, k - 1), Halide::min(tap_y, k - 1));
         if (k % s) weight = Halide::select(tap_x < k && tap_y < k, weight, t.real(0));
         Func din_acc(t.name(i, "_din_acc")), din(t.name(i, "_din"));
         din_acc(c, x, y, n) = t.real(0);

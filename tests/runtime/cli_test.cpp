@@ -21,6 +21,7 @@
 #include <snc/io/npy.hpp>
 #include <snc/io/safetensors.hpp>
 
+#include "scratch.hpp"
 #include "support.hpp"
 
 namespace {
@@ -41,8 +42,7 @@ Run run(const std::string& command) {
 }
 
 std::string scratch(const std::string& name) {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("snc_cli_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = snc::testing::scratch_directory("snc_cli_test");
     std::filesystem::remove_all(dir / name);
     return (dir / name).string();
 }

@@ -31,11 +31,14 @@ using TapsNotDividingStride = Network<Input<2, 9, 9, 2>, Conv<3, 4, Stride<3>, P
 using Features = Network<Input<5, 12>, Dense<6>, BatchNorm<>, Tanh, Dense<4>>;
 using DropoutFeatures = Network<Input<5, 12>, Dense<6>, Tanh, Dropout<0.4f>, Dense<4>>;
 using DropoutImages = Network<Input<3, 6, 6, 2>, Conv<3, 3, Same>, Dropout<0.25f>, ReLU, GlobalAvgPool, Dense<3>>;
+// 128 channels: convs whose parameters are packed in blocks of output channels, and an input
+// gradient that reads its weights in blocks of input channels (layout.hpp).
+using BlockedChannels = Network<Input<2, 3, 3, 8>, Conv<128, 3, Same>, Tanh, Conv<128, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
-                   DropoutFeatures, DropoutImages) {
+                   DropoutFeatures, DropoutImages, BlockedChannels) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);

@@ -9,6 +9,8 @@
 
 #include <onnx_import.hpp>
 
+#include "scratch.hpp"
+
 namespace {
 
 // A graph on an NCHW float input, its nodes and float initializers added by the cases.
@@ -49,9 +51,7 @@ struct Model {
     }
     std::string save(const std::string& name, const std::string& output) {
         graph->add_output()->set_name(output);
-        std::filesystem::path dir = std::filesystem::temp_directory_path() / ("snc_import_test_" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir);
-        std::string path = (dir / (name + ".onnx")).string();
+        std::string path = (snc::testing::scratch_directory("snc_import_test") / (name + ".onnx")).string();
         std::ofstream out(path, std::ios::binary);
         proto.SerializeToOstream(&out);
         return path;
@@ -158,7 +158,7 @@ TEST_CASE("what snc cannot express is refused, one line per node, naming it") {
         CHECK(snc::onnx_import::import_model(path, {.network = "a::B", .batch = 8}).header.find("snc::Input<8, 4, 4, 3>") != std::string::npos);
     }
     SUBCASE("a file that is not an ONNX model") {
-        std::string path = std::filesystem::temp_directory_path() / ("snc_not_onnx_" + std::to_string(::getpid()) + ".onnx");
+        std::string path = snc::testing::scratch_directory("snc_import_test") / "not_onnx.onnx";
         std::ofstream(path) << "not a protobuf at all \xff\xff\xff";
         CHECK(refusal(path) == path + ": not an ONNX model (it does not parse as a ModelProto)");
     }

@@ -14,6 +14,8 @@
 #include <snc/nets/d2l.hpp>
 #include <snc/weights.hpp>
 
+#include "scratch.hpp"
+
 namespace {
 using namespace snc;
 
@@ -48,9 +50,7 @@ std::string refusal_of_npy(const std::vector<char>& bytes) {
 }
 
 std::filesystem::path scratch(const std::string& name) {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("snc_io_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir / name;
+    return snc::testing::scratch_directory("snc_io_test") / name;
 }
 }  // namespace
 
