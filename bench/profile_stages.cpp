@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include <Halide.h>
 
 #include <snc/halide/jit.hpp>
@@ -103,7 +105,14 @@ int main(int argc, char** argv) {
     halide::JitNetwork network(plan_inference(graph, packing), target);
     Tensor input(dims_of(graph.input));
     for (size_t i = 0; i < input.data.size(); ++i) input.data[i] = float(i % 97) / 97.0f - 0.5f;
-    std::vector<float> weights(network.plan().packed_floats);
+    std::vector<float> weights;
+    weights.reserve(network.plan().packed_floats);  // fresh pages, not yet touched
+    if (std::getenv("SNC_HUGE")) {
+        const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(weights.data()) + (2u << 20) - 1) & ~std::uintptr_t((2u << 20) - 1);
+        const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(weights.data() + network.plan().packed_floats) & ~std::uintptr_t((2u << 20) - 1);
+        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    }
+    weights.resize(network.plan().packed_floats);
     for (size_t i = 0; i < weights.size(); ++i) weights[i] = float(i % 89) / 890.0f - 0.05f;
     if (const char* stmt = std::getenv("SNC_PROFILE_STMT"))  // the lowered loop nest, for reading
         network.output().compile_to_lowered_stmt(stmt, network.output().infer_arguments(), Halide::Text, target);

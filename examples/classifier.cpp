@@ -31,6 +31,7 @@
 #include <snc/io/npy.hpp>
 #include <snc/runtime/allocator.hpp>
 #include <snc/runtime/devices.hpp>
+#include <snc/runtime/huge_pages.hpp>
 
 #include <snc/cli.hpp>
 
@@ -118,7 +119,9 @@ public:
             throw snc::Error("this program has no embedded weights: give --weights W.safetensors (or --init-weights SEED)");
 #endif
         }
-        packed_.resize(std::size_t(SNC_CALL(_packed_weight_count)()));
+        packed_ = snc::runtime::HugePageFloats(std::size_t(SNC_CALL(_packed_weight_count)()));
+        if (packed_.empty())
+            throw snc::Error("cannot allocate " + std::to_string(SNC_CALL(_packed_weight_count)() * 4 >> 20) + " MB for the packed weights");
         char error[4096];
         if (weights_file ? SNC_CALL(_pack_weights)(weights_file->c_str(), packed_.data(), int64_t(packed_.size()), error, sizeof error)
                          : SNC_CALL(_pack_initial_weights)(*init_seed, packed_.data(), int64_t(packed_.size()), error, sizeof error))
@@ -148,7 +151,7 @@ public:
     }
 
 private:
-    std::vector<float> packed_;
+    snc::runtime::HugePageFloats packed_;
     bool ran_ = false;
 };
 
