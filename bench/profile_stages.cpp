@@ -5,7 +5,8 @@
 // With --train, the training step's segments instead (forward and backward, batch 128 for the
 // course's networks), each Func of every segment summed the same way.
 //   usage: profile_stages [--train] resnet18|d2l-resnet18|d2l-resnet18-b64|bnlenet [runs] [threads]
-// SNC_PACKING=<n> packs inference weights as Packing(n) instead of the target's choice, to compare
+// SNC_NO_PROFILE=1 times the pipeline without the profiler (its per-task cost inflates Funcs
+// with many small tasks). SNC_PACKING=<n> packs inference weights as Packing(n) instead of the target's choice, to compare
 // layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's lowered loop nest there.
 #include <algorithm>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <Halide.h>
 
 #include <snc/halide/jit.hpp>
+#include <snc/runtime/allocator.hpp>
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 
@@ -58,6 +60,10 @@ void print_report(const char* name, double wall_ms, int runs) {
     double sampled_total = 0;
     for (const auto& [func, ms] : sampled_ms) by_time.emplace_back(ms / runs, func), sampled_total += ms / runs;
     std::sort(by_time.rbegin(), by_time.rend());
+    if (sampled_ms.empty()) {
+        std::printf("%s: %.3f ms a run (JIT, no profiler), %d runs\n", name, wall_ms, runs);
+        return;
+    }
     std::printf("%s: %.3f ms a run (profiled build), %.3f ms sampled, %d runs\n", name, wall_ms, sampled_total, runs);
     for (const auto& [ms, func] : by_time) {
         if (ms < 0.005 || ms < 0.001 * sampled_total) continue;
@@ -96,9 +102,14 @@ int main(int argc, char** argv) {
     const int runs = argc > 2 ? std::atoi(argv[2]) : 50;
     if (argc > 3) setenv("HL_NUM_THREADS", argv[3], 1);  // read when the JIT runtime starts
     const Graph graph = graph_named(argv[1], training);
-    const Halide::Target target = Halide::get_jit_target_from_environment().with_feature(Halide::Target::Profile);
+    Halide::Target target = Halide::get_jit_target_from_environment();
+    if (!std::getenv("SNC_NO_PROFILE")) target = target.with_feature(Halide::Target::Profile);
     Halide::JITHandlers handlers;  // the profiler reports with no user context: the default handler
     handlers.custom_print = add_report;
+    // The programs' allocator (snc/runtime/allocator.hpp): fresh pages at every run would show as
+    // time in the first Func to touch them.
+    handlers.custom_malloc = [](Halide::JITUserContext*, size_t bytes) { return runtime::BlockCache::instance().allocate(bytes); };
+    handlers.custom_free = [](Halide::JITUserContext*, void* block) { runtime::BlockCache::instance().release(block); };
     Halide::Internal::JITSharedRuntime::set_default_handlers(handlers);
     if (training) return profile_training(graph, target, runs, argv[1]);
     const Packing packing = std::getenv("SNC_PACKING") ? Packing(std::atoi(std::getenv("SNC_PACKING"))) : halide::packing_for(target);
