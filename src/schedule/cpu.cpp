@@ -159,17 +159,18 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
     // 2.43 -> 1.5 and 1.26 -> 1.07 ms; but 56x56x64 (1.8 MB of products, past L2) 0.97 -> 1.24 ms,
     // so larger images keep the rows.
     const long products_bytes = long(channels) * tiles_x * (f.out.h() / tile) * (tile + 2) * (tile + 2) * 4;
+    // The output transform: vectors across channels, a tile's m x m outputs unrolled.
+    f.output.compute_root()
+        .split(x, tx, xi, tile)
+        .split(y, ty, yi, tile)
+        .split(c, co, cv, lanes_for(channels, m.vector_lanes), TailStrategy::ShiftInwards)
+        .reorder(cv, xi, yi, tx, co, ty, n)
+        .vectorize(cv)
+        .unroll(xi)
+        .unroll(yi);
     if (products_bytes <= (1l << 20)) {
         Var txo("txo"), txi("txi");
-        f.output.compute_root()
-            .split(x, tx, xi, tile)
-            .split(y, ty, yi, tile)
-            .split(c, co, cv, lanes_for(channels, m.vector_lanes), TailStrategy::ShiftInwards)
-            .reorder(cv, xi, yi, tx, co, ty, n)
-            .vectorize(cv)
-            .unroll(xi)
-            .unroll(yi)
-            .parallel(ty);
+        f.output.parallel(ty);
         const std::vector<Var> product_args = f.product.args();
         const Var pc = product_args[0], ptx = product_args[1], pty = product_args[2], pp = product_args[3];
         f.product.compute_at(f.output, n)
@@ -197,16 +198,7 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
     // One task per row of tiles (and image): its transformed input and products, (m + 2)^2
     // positions by the row's tiles by the channels, stay in L2 (129 KB each for 64 channels on a
     // 56-wide plane); the output transform reads them back in vectors across channels.
-    f.output.compute_root()
-        .split(x, tx, xi, tile)
-        .split(y, ty, yi, tile)
-        .split(c, co, cv, lanes_for(channels, m.vector_lanes), TailStrategy::ShiftInwards)
-        .reorder(cv, xi, yi, tx, co, ty, n)
-        .vectorize(cv)
-        .unroll(xi)
-        .unroll(yi)
-        .fuse(ty, n, row)
-        .parallel(row);
+    f.output.fuse(ty, n, row).parallel(row);
 
     Var txo("txo"), txi("txi");
     f.accumulator.compute_at(f.output, row).vectorize(c, lanes);

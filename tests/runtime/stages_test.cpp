@@ -161,23 +161,16 @@ TEST_CASE_TEMPLATE("a Winograd stage computes what the reference computes, withi
 
 // The packing is the target's choice; every layout must compute the same network. (The CPU's
 // own, output_blocked, is what every other test here runs.)
-TEST_CASE_TEMPLATE("weights packed input-channel innermost compute what the reference computes", Net, SameStridedConv,
-                   FlattenBatchNormDense, Features) {
-    halide::JitNetwork network(plan_inference<Net>(Packing::input_innermost));
-    StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
-    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
-    Tensor input = testing::random_tensor(dims_of(Net::input_shape), 6);
-    std::string report;
-    CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
-                  report);
-}
-
-TEST_CASE("weights packed output-channel innermost, unblocked, compute what the reference computes") {
-    halide::JitNetwork network(plan_inference<SmallPlaneBlocked>(Packing::output_innermost));
-    StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
-    std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
-    Tensor input = testing::random_tensor(dims_of(SmallPlaneBlocked::input_shape), 6);
-    std::string report;
-    CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
-                  report);
+TEST_CASE_TEMPLATE("weights packed input-channel innermost, or output-channel innermost unblocked, compute what the reference "
+                   "computes",
+                   Net, SameStridedConv, FlattenBatchNormDense, Features, SmallPlaneBlocked) {
+    for (Packing packing : {Packing::input_innermost, Packing::output_innermost}) {
+        halide::JitNetwork network(plan_inference<Net>(packing));
+        StateDict tensors = testing::random_state_dict(network.plan().graph, 12);
+        std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
+        Tensor input = testing::random_tensor(dims_of(Net::input_shape), 6);
+        std::string report;
+        CHECK_MESSAGE(testing::agree(network.run(input, packed), reference::forward(network.plan().graph, tensors, input), 1e-5, report),
+                      report);
+    }
 }
