@@ -17,12 +17,11 @@
 #include <string>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include <Halide.h>
 
 #include <snc/halide/jit.hpp>
 #include <snc/runtime/allocator.hpp>
+#include <snc/runtime/huge_pages.hpp>
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 
@@ -116,21 +115,14 @@ int main(int argc, char** argv) {
     halide::JitNetwork network(plan_inference(graph, packing), target);
     Tensor input(dims_of(graph.input));
     for (size_t i = 0; i < input.data.size(); ++i) input.data[i] = float(i % 97) / 97.0f - 0.5f;
-    std::vector<float> weights;
-    weights.reserve(network.plan().packed_floats);  // fresh pages, not yet touched
-    if (std::getenv("SNC_HUGE")) {
-        const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(weights.data()) + (2u << 20) - 1) & ~std::uintptr_t((2u << 20) - 1);
-        const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(weights.data() + network.plan().packed_floats) & ~std::uintptr_t((2u << 20) - 1);
-        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-    }
-    weights.resize(network.plan().packed_floats);
-    for (size_t i = 0; i < weights.size(); ++i) weights[i] = float(i % 89) / 890.0f - 0.05f;
+    runtime::HugePageFloats weights(network.plan().packed_floats);  // as the programs hold them
+    for (size_t i = 0; i < weights.size(); ++i) weights.data()[i] = float(i % 89) / 890.0f - 0.05f;
     if (const char* stmt = std::getenv("SNC_PROFILE_STMT"))  // the lowered loop nest, for reading
         network.output().compile_to_lowered_stmt(stmt, network.output().infer_arguments(), Halide::Text, target);
-    network.run(input, weights);  // compiles
+    network.run(input, weights.data(), weights.size());  // compiles
     sampled_ms.clear();
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < runs; ++i) network.run(input, weights);
+    for (int i = 0; i < runs; ++i) network.run(input, weights.data(), weights.size());
     const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / runs;
 
     print_report(argv[1], wall_ms, runs);

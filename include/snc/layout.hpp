@@ -164,6 +164,9 @@ enum class Packing : std::uint8_t {
 // through L3 as in a network (1 thread).
 inline constexpr std::int64_t output_block = 64;
 
+// Whether `channels` are packed in blocks of output_block: more than one block, and whole ones.
+constexpr bool in_blocks(std::int64_t channels) { return channels > output_block && channels % output_block == 0; }
+
 // The layouts of one tensor of an op: as PyTorch stores it, and as snc packs it.
 struct TensorLayout {
     Layout source;  // PyTorch's memory, the state_dict's tensor
@@ -197,7 +200,7 @@ constexpr TensorLayout tensor_layout(const Op& op, const TensorSpec& tensor, Pac
         const int order_output[] = {0, 1, 3, 2}, order_input[] = {1, 3, 2, 0};  // co, ci, kx, ky | ci, kx, ky, co
         Layout packed = ordered(4, tensor.dims, output_innermost ? order_output : order_input);
         const std::int64_t outputs = tensor.dims[0];
-        if (packing == Packing::output_blocked && outputs > output_block && outputs % output_block == 0) {
+        if (packing == Packing::output_blocked && in_blocks(outputs)) {
             // (co % block, ci, kx, ky, co / block): the strides of ordered() with a block for co.
             for (int mode = 1; mode < 4; ++mode) packed.strides[mode] = packed.strides[mode] / outputs * output_block;
             packed.tiles[0] = output_block;

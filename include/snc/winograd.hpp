@@ -92,7 +92,7 @@ constexpr Layout weight_layout(const Op& op, int m) {
     const std::int64_t extents[] = {outputs, inputs, alpha * alpha};
     const int order[] = {0, 1, 2};
     Layout layout = ordered(3, extents, order);
-    if (outputs > output_block && outputs % output_block == 0) {
+    if (in_blocks(outputs)) {
         // (co % block, ci, co / block, p)
         layout.strides[1] = output_block;
         layout.tiles[0] = output_block;

@@ -178,12 +178,12 @@ public:
         // channels in blocks of output_block, (ci % block, co, kx, ky, ci / block), so that a tile
         // of the input gradient reads its weights as one stream, as inference's tiles do (layout.hpp).
         Func weights(t.name(i, "_weights"));
+        const bool blocked = in_blocks(in_channels);
         auto weight_of = [&](Expr co, Expr ci_at, Expr at_x, Expr at_y) -> Expr {
-            if (in_channels > output_block && in_channels % output_block == 0)
-                return weights(ci_at % int(output_block), co, at_x, at_y, ci_at / int(output_block));
+            if (blocked) return weights(ci_at % int(output_block), co, at_x, at_y, ci_at / int(output_block));
             return weights(co, ci_at, at_x, at_y);
         };
-        if (in_channels > output_block && in_channels % output_block == 0) {
+        if (blocked) {
             Var block("block");
             weights(ci, c, kx, ky, block) = t.parameter(i, 0, {c, block * int(output_block) + ci, ky, kx});
             f.weight_views.push_back({weights, {int(output_block), out_channels, k, k, in_channels / int(output_block)}, ci});

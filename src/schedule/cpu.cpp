@@ -105,15 +105,11 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
         // 1.40 ms on 2.
         const int row_outputs = width * channels, all_rows = int(f.out.h() * f.out.n());
         const int per_task = std::clamp((4096 + row_outputs - 1) / row_outputs, 1, std::max(1, all_rows / 8));
-        Var rows("rows"), row("row");
-        f.output.fuse(y, n, yn).split(yn, rows, row, per_task).reorder(ci, xi, xo, row, co, rows).parallel(rows);
-        f.accumulator.compute_at(f.output, xo).vectorize(c, lanes).unroll(c).unroll(x);
-        f.accumulator.update().reorder(c, x, ci_r, kx_r, ky_r).vectorize(c, lanes).unroll(c).unroll(x);
-        if (f.padded.defined())
-            f.padded.compute_at(f.output, rows).store_in(Halide::MemoryType::Stack).vectorize(c, lanes_for(in_channels, m.vector_lanes));
-        return;
+        Var row("row");
+        f.output.fuse(y, n, yn).split(yn, task, row, per_task).reorder(ci, xi, xo, row, co, task).parallel(task);
+    } else {
+        f.output.fuse(y, n, yn).fuse(yn, co, task).parallel(task);
     }
-    f.output.fuse(y, n, yn).fuse(yn, co, task).parallel(task);
     f.accumulator.compute_at(f.output, xo).vectorize(c, lanes).unroll(c).unroll(x);
     f.accumulator.update()
         .reorder(c, x, ci_r, kx_r, ky_r)

@@ -40,10 +40,11 @@ public:
     const Plan& plan() const { return plan_; }
     Halide::Func output() const { return lowered_.output; }
 
-    Tensor run(const Tensor& input, std::vector<float>& packed) {
+    Tensor run(const Tensor& input, std::vector<float>& packed) { return run(input, packed.data(), packed.size()); }
+    Tensor run(const Tensor& input, float* packed, std::size_t count) {
         if (!compiled_) lowered_.output.compile_jit(target_), compiled_ = true;
         Halide::Buffer<float> in(const_cast<float*>(input.data.data()), halide_extents(plan_.graph.input));
-        Halide::Buffer<float> w(packed.data(), int(packed.size()));
+        Halide::Buffer<float> w(packed, int(count));
         in.set_host_dirty();  // on a GPU target: to be copied to the device
         w.set_host_dirty();
         input_.set(in);
