@@ -20,21 +20,59 @@ using Halide::Func;
 using Halide::TailStrategy;
 using Halide::Var;
 
+namespace {
+
+// Computes a stored Func where `placement` says, with constant bounds: the whole shape, or inside a
+// batch tile its images (the last argument is the batch). With constant bounds every loop and every
+// per-tile buffer below has a constant size. Without, a stage read by two others (a block's output,
+// read by the next block and its shortcut) got symbolic bounds, and its tiles' accumulators went
+// to the heap: 2,800 mallocs per ResNet-18 run. The batch tiles' root is computed whole and its batch
+// loop cut into the tiles, which it returns (an undefined Var otherwise); its threads run them.
+void place(Func f, const std::vector<Var>& vars, const std::vector<int>& extents, const Placement& placement) {
+    const std::size_t batch = vars.size() - 1;
+    if (placement.kind == Placement::Kind::inside) {
+        f.compute_at(placement.within, placement.tile);
+        for (std::size_t d = 0; d < batch; ++d) f.bound(vars[d], 0, extents[d]);
+        f.bound_extent(vars[batch], placement.images);
+        return;
+    }
+    f.compute_root();
+    bound_to(f, vars, extents);
+    if (placement.kind == Placement::Kind::batch_tiles)
+        f.split(vars[batch], placement.tile, vars[batch], placement.images).parallel(placement.tile);
+}
+
+// Narrow convs (16 channels or fewer, LeNet's): a task of one row and one channel tile held 96
+// outputs of BNLeNet's first conv, and the thread pool's cost per task outweighed the work: 6,144
+// tasks a batch ran no faster on 2 threads than on 1. A task takes whole rows, 4096 outputs or
+// more, every channel tile inside; but 8 tasks at least. Measured (BNLeNet at batch 128, JIT
+// without the profiler): 2.30 -> 1.88 ms on 1 thread, 2.02 -> 1.40 ms on 2. Inside a batch tile,
+// the tile's rows are one task. (The split must not be longer than the rows: ShiftInwards would
+// move it onto images outside the tile.)
+int rows_per_task(const Shape& out, const Placement& placement) {
+    if (!placement.own_threads()) return int(out.h()) * placement.images;
+    const int row_outputs = int(out.w() * out.c()), all_rows = int(out.h() * out.n());
+    return std::clamp((4096 + row_outputs - 1) / row_outputs, 1, std::max(1, all_rows / 8));
+}
+
+}  // namespace
+
 // Tiles of (vectors x lanes) a by tile_b b accumulate in registers while the reduction runs inside;
 // every other dimension and the tiles are fused into one loop over the threads.
-void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<Halide::RVar> reduction) {
+void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<Halide::RVar> reduction,
+                        const Placement& placement) {
     const Machine m = machine_of(target);
     const std::vector<Var> args = t.output.args();
     const Var a = args[0], b = args[1];
-    const int a_extent = t.extents[0], b_extent = t.extents[1];
-    bound_to(t.output, args, t.extents);
+    const bool tiled_batch = placement.kind != Placement::Kind::whole;
+    const int a_extent = t.extents[0], b_extent = tiled_batch && args.size() == 2 ? placement.images : t.extents[1];
+    place(t.output, args, t.extents, placement);
     const int lanes = lanes_for(a_extent, m.vector_lanes);
     const int vectors = a_extent >= lanes ? std::clamp(a_extent / lanes, 1, 4) : 1;
     const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(b_extent, 8));
     Var ao("ao"), ai("ai"), bo("bo"), bi("bi");
     std::vector<Var> others = args;
-    t.output.compute_root()
-        .split(a, ao, ai, tile_a, TailStrategy::ShiftInwards)
+    t.output.split(a, ao, ai, tile_a, TailStrategy::ShiftInwards)
         .split(b, bo, bi, tile_b, TailStrategy::ShiftInwards)
         .reorder(ai, bi, ao, bo)
         .vectorize(ai, lanes)
@@ -49,7 +87,7 @@ void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<H
         t.output.fuse(task, v, fused);
         task = fused;
     }
-    t.output.parallel(task);
+    if (placement.own_threads()) t.output.parallel(task);
     t.accumulator.compute_at(t.output, task).vectorize(a, lanes).unroll(a).unroll(b);
     std::vector<Halide::VarOrRVar> order{a, b};
     if (reduction.empty()) reduction = t.accumulator.rvars(0);
@@ -57,7 +95,7 @@ void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<H
     t.accumulator.update().reorder(order).vectorize(a, lanes).unroll(a).unroll(b);
 }
 
-void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
+void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placement& placement) {
     const Machine m = machine_of(target);
     const Var c = f.c, x = f.x, y = f.y, n = f.n;
     const int channels = int(f.out.c()), width = int(f.out.w()), in_channels = int(f.in.c());
@@ -68,15 +106,34 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yn("yn"), task("task");
     Halide::RVar ci_r(f.reduction.x), kx_r(f.reduction.y), ky_r(f.reduction.z);
 
-    f.output.compute_root()
-        .split(c, co, ci, tile_c, TailStrategy::ShiftInwards)
+    place(f.output, {c, x, y, n}, halide_extents(f.out), placement);
+    const int column_lanes = lanes_for(width, m.vector_lanes);
+    if (channels < m.vector_lanes && column_lanes == m.vector_lanes) {
+        // Fewer channels than a vector's lanes (LeNet's first conv: 6): vectors across columns
+        // instead, every channel unrolled, so a tile is channels x one vector of columns and the
+        // stage's epilogue (BN and sigmoid) runs on full vectors. Across channels, 6 channels took
+        // two overlapping 4-lane vectors a pixel. The stores' channel stride is undone by Halide's
+        // interleaving of the unrolled channels' stores.
+        f.output.split(x, xo, xi, column_lanes, TailStrategy::ShiftInwards).reorder(c, xi, xo, y, n).vectorize(xi).unroll(c);
+        f.accumulator.compute_at(f.output, xo).reorder_storage(x, c, y, n).vectorize(x).unroll(c);
+        f.accumulator.update().reorder(c, x, ci_r, kx_r, ky_r).vectorize(x).unroll(c);
+        Var row("row");
+        f.output.fuse(y, n, yn).split(yn, task, row, rows_per_task(f.out, placement));
+        if (placement.own_threads()) f.output.parallel(task);
+        if (f.padded.defined())
+            f.padded.compute_at(f.output, task).store_in(Halide::MemoryType::Stack).vectorize(f.padded.args()[1], column_lanes,
+                                                                                              TailStrategy::GuardWithIf);
+        return;
+    }
+    f.output.split(c, co, ci, tile_c, TailStrategy::ShiftInwards)
         .split(x, xo, xi, tile_x, TailStrategy::ShiftInwards)
         .reorder(ci, xi, xo, y, n, co)
         .vectorize(ci, lanes)
         .unroll(ci)
         .unroll(xi);
 
-    const bool small_plane = f.out.h() * f.out.w() * f.out.n() <= 64 && in_channels >= 64 && channels >= 64;
+    const bool small_plane =
+        placement.own_threads() && f.out.h() * f.out.w() * f.out.n() <= 64 && in_channels >= 64 && channels >= 64;
     if (small_plane) {
         // Few output pixels, many weights (ResNet's last stage: 7x7 outputs, 9.4 MB of weights per
         // conv): weights are the traffic. Each thread takes whole channel tiles; the tile's plane of
@@ -97,19 +154,12 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target) {
         return;
     }
     if (channels <= m.vector_lanes) {
-        // Narrow convs (LeNet's 6 and 16 channels): a task of one row and one channel tile holds
-        // 96 outputs of BNLeNet's first conv, and the thread pool's cost per task outweighed the
-        // work: 6,144 tasks a batch ran no faster on 2 threads than on 1. A task takes whole rows,
-        // 4096 outputs or more, every channel tile inside; but 8 tasks at least. Measured
-        // (BNLeNet at batch 128, JIT without the profiler): 2.30 -> 1.88 ms on 1 thread, 2.02 ->
-        // 1.40 ms on 2.
-        const int row_outputs = width * channels, all_rows = int(f.out.h() * f.out.n());
-        const int per_task = std::clamp((4096 + row_outputs - 1) / row_outputs, 1, std::max(1, all_rows / 8));
         Var row("row");
-        f.output.fuse(y, n, yn).split(yn, task, row, per_task).reorder(ci, xi, xo, row, co, task).parallel(task);
+        f.output.fuse(y, n, yn).split(yn, task, row, rows_per_task(f.out, placement)).reorder(ci, xi, xo, row, co, task);
     } else {
-        f.output.fuse(y, n, yn).fuse(yn, co, task).parallel(task);
+        f.output.fuse(y, n, yn).fuse(yn, co, task);
     }
+    if (placement.own_threads()) f.output.parallel(task);
     f.accumulator.compute_at(f.output, xo).vectorize(c, lanes).unroll(c).unroll(x);
     f.accumulator.update()
         .reorder(c, x, ci_r, kx_r, ky_r)
@@ -218,16 +268,48 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
 namespace {
 
 // Pools and element-wise stages: vectors across channels, threads across rows.
-void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Machine& m) {
+void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Machine& m, const Placement& placement) {
     const int lanes = lanes_for(int(out.c()), m.vector_lanes);
     Var yn("yn");
-    f.output.compute_root().vectorize(L.c, lanes, TailStrategy::ShiftInwards);
+    place(f.output, L.vars(out), halide_extents(out), placement);
+    f.output.vectorize(L.c, lanes, TailStrategy::ShiftInwards);
     if (out.is_image()) {
-        f.output.fuse(L.y, L.n, yn).parallel(yn);
+        f.output.fuse(L.y, L.n, yn);
+        if (placement.own_threads()) f.output.parallel(yn);
         if (f.padded.defined()) f.padded.compute_at(f.output, yn).store_in(Halide::MemoryType::Stack).vectorize(L.c, lanes);
-    } else {
+    } else if (placement.own_threads()) {
         f.output.parallel(L.n);
     }
+}
+
+}  // namespace
+
+namespace {
+
+// Batch tiles: a network whose activations are small (LeNet's: 23 KB an image) runs at batch > 1
+// as one loop over tiles of images, each thread a tile at a time and every stage of the tile
+// inside, its activations in L2 between stages. Whole, each stage passed its batch through memory
+// (BNLeNet's first conv: 1.8 MB at batch 128) and the threads met at every stage's end. The tile:
+// the most images whose stored activations fit kTileBytes, with kMinTiles tiles at least (the
+// threads' load balance), dividing the batch. None (0) where a stage is a Winograd conv (its
+// schedule is for whole planes) or the last stage is not a dense layer or a row-wise stage.
+constexpr std::int64_t kTileBytes = 256 * 1024;
+constexpr std::int64_t kMinTiles = 16;
+
+int batch_tile_images(const Lowered& L) {
+    const Plan& plan = *L.plan;
+    const int last = plan.output_stage();
+    const Pattern root = L.stages[std::size_t(last)].pattern;
+    if (root != Pattern::tiles && root != Pattern::rowwise) return 0;
+    const std::int64_t batch = plan.stages[std::size_t(last)].out.n();
+    std::int64_t image_bytes = 0;
+    for (std::size_t s = 0; s < L.stages.size(); ++s) {
+        if (L.stages[s].pattern == Pattern::winograd) return 0;
+        if (L.stages[s].pattern != Pattern::view) image_bytes += plan.stages[s].out.elements() / batch * 4;
+    }
+    for (std::int64_t images = batch / kMinTiles; images >= 1; --images)
+        if (batch % images == 0 && images * image_bytes <= kTileBytes) return int(images);
+    return 0;
 }
 
 }  // namespace
@@ -235,31 +317,34 @@ void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Ma
 void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
     const Machine m = machine_of(target);
     const int last = L.plan->output_stage();
+    Placement root, inside;  // computed whole, unless in batch tiles
+    if (const int images = batch_tile_images(L)) {
+        root = {Placement::Kind::batch_tiles, {}, Var("batch_tile"), images};
+        inside = {Placement::Kind::inside, L.stages[std::size_t(last)].output, root.tile, images};
+    }
     for (std::size_t s = 0; s < L.stages.size(); ++s) {
         const Stage& stage = L.plan->stages[s];
         StageFuncs& f = L.stages[s];
-        // Every stage is computed whole, so say so: with constant bounds every loop and every
-        // per-tile buffer has a constant size. Without, a stage read by two others (a block's
-        // output, read by the next block and its shortcut) got symbolic bounds, and its tiles'
-        // accumulators went to the heap: 2,800 mallocs per ResNet-18 run.
-        // (A view computed by its reader is not bounded: Halide warns that bounds on an inlined
-        // Func are meaningless, once per dimension and target.)
-        const bool stored = f.pattern != Pattern::view || int(s) == last;
-        if (stored) bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
+        const Placement& placement = int(s) == last ? root : inside;
         switch (f.pattern) {
             case Pattern::convolution:
                 schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n,
-                                   L.plan->main_op(stage).spec.window}, target);
+                                   L.plan->main_op(stage).spec.window}, target, placement);
                 break;
             case Pattern::winograd:
+                bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
                 schedule_winograd_cpu({f.output, f.accumulator, f.product, f.transformed_input, f.padded, f.reduction, stage.in,
                                        stage.out, L.c, L.x, L.y, L.n, stage.winograd_tile}, target);
                 break;
-            case Pattern::tiles: schedule_tiles_cpu({f.output, f.accumulator, halide_extents(stage.out)}, target); break;
-            case Pattern::view:  // computed by its reader (a Dense reads the image under a Flatten itself)
-                if (int(s) == last) schedule_rowwise(f, stage.out, L, m);
+            case Pattern::tiles:
+                schedule_tiles_cpu({f.output, f.accumulator, halide_extents(stage.out)}, target, {}, placement);
                 break;
-            case Pattern::rowwise: schedule_rowwise(f, stage.out, L, m); break;
+            // A view is computed by its reader (a Dense reads the image under a Flatten itself), and
+            // is not bounded: Halide warns that bounds on an inlined Func are meaningless.
+            case Pattern::view:
+                if (int(s) == last) schedule_rowwise(f, stage.out, L, m, placement);
+                break;
+            case Pattern::rowwise: schedule_rowwise(f, stage.out, L, m, placement); break;
         }
     }
 }

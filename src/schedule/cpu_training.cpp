@@ -78,10 +78,7 @@ void schedule_flat_cpu(Func f, const Halide::Target& target) {
 
 void schedule_training_cpu(Training& t, const Halide::Target& target) {
     const Machine m = machine_of(target);
-    for (ConvFuncs conv : t.convs) {
-        bound_to(conv.output, {conv.c, conv.x, conv.y, conv.n}, halide_extents(conv.out));
-        schedule_conv_cpu(conv, target);
-    }
+    for (const ConvFuncs& conv : t.convs) schedule_conv_cpu(conv, target);
     for (const TileFuncs& tiles : t.tiles) schedule_tiles_cpu(tiles, target);
     for (WeightGradient w : t.weight_gradients) {
         const int weights = w.extents[0] * w.extents[1] * w.extents[2] * w.extents[3];

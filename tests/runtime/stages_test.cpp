@@ -37,12 +37,19 @@ using ResidualIntoShortcutConv = Network<Input<2, 6, 6, 8>, Residual<ReLU, Seq<C
 using ResidualAddStage = Network<Input<2, 6, 6, 8>, Residual<ReLU>, Tanh>;
 using Features = Network<Input<4, 10>, Dense<6>, BatchNorm<>, ReLU, Dense<3>>;
 using FlattenOnly = Network<Input<2, 6, 5, 3>, Flatten>;
+// Fewer channels than a vector's lanes on a plane at least a vector wide: vectors across columns
+// (src/schedule/cpu.cpp), here with a padded input of 3 channels and a column tail.
+using NarrowColumns = Network<Input<2, 20, 18, 3>, Conv<6, 5, Same>, BatchNorm<>, Sigmoid>;
+// A small network at batch 32: every stage inside the output's loop over tiles of 2 images.
+using BatchTiles = Network<Input<32, 14, 14, 1>, Conv<6, 5>, BatchNorm<>, Sigmoid, AvgPool<2, Stride<2>>, Conv<8, 3>, ReLU,
+                           Flatten, Dense<12>, BatchNorm<>, Sigmoid, Dense<10>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
                    ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneBlocked, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
-                   ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly) {
+                   ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
+                   BatchTiles) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
@@ -66,7 +73,7 @@ std::vector<OpKind> kinds_of(const Plan& plan, const Stage& stage) {
 // stage (a ReLU or a max pool must not drop it); an infinity goes where the arithmetic takes it.
 TEST_CASE_TEMPLATE("NaN and infinity pass through a stage as through the reference", Net, ValidConv, ConvBatchNormRelu,
                    AsymmetricPadsTanh, StemAndPool, MaxPoolPadded, AvgPoolSame, LoneBatchNormSigmoid, MeanDense, FlattenDense,
-                   FlattenBatchNormDense, ResidualConvAddRelu, ResidualAddStage, Features) {
+                   FlattenBatchNormDense, ResidualConvAddRelu, ResidualAddStage, Features, NarrowColumns, BatchTiles) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
