@@ -7,7 +7,8 @@
 //   usage: profile_stages [--train] resnet18|d2l-resnet18|d2l-resnet18-b64|bnlenet [runs] [threads]
 // SNC_NO_PROFILE=1 times the pipeline without the profiler (its per-task cost inflates Funcs
 // with many small tasks). SNC_PACKING=<n> packs inference weights as Packing(n) instead of the target's choice, to compare
-// layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's lowered loop nest there.
+// layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's lowered loop nest there (with
+// --train, each segment's backward pass to <file>.<segment>).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -81,6 +82,11 @@ int profile_training(const Graph& graph, const Halide::Target& target, int runs,
     std::vector<std::int32_t> labels(std::size_t(graph.input.n()));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t(i % std::size_t(classes));
     const Hyperparameters h{.learning_rate = 0.01f, .momentum = 0.9f, .weight_decay = 5e-4f};
+    if (const char* stmt = std::getenv("SNC_PROFILE_STMT"))  // each segment's backward loop nest: <file>.<segment>
+        for (int s = 0; s < jit.segment_count(); ++s) {
+            halide::SegmentPipeline& p = jit.backward_pipeline(s);
+            p.pipeline.compile_to_lowered_stmt(std::string(stmt) + "." + std::to_string(s), p.inputs, Halide::Text, target);
+        }
     jit.step().run(jit, images.data.data(), labels.data(), h);  // compiles
     sampled_ms.clear();
     const auto start = std::chrono::steady_clock::now();

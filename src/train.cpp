@@ -45,7 +45,7 @@ Func TrainingContext::channel_sum(const std::string& name, const Shape& s, const
         RDom r(0, int(s.n()), name + "_r");
         sum(t_.c) += term(t_.c, Expr(), Expr(), r.x);
     }
-    t_.per_channel.push_back({sum, int(s.c()), s.is_image() ? int(s.n()) : 0});
+    t_.per_channel.push_back({sum, int(s.c()), s.is_image() ? int(s.n()) : 0, s.is_image() ? int(s.w()) : 0});
     return sum;
 }
 

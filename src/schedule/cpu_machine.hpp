@@ -36,6 +36,14 @@ inline int dividing_lanes(int extent, int vector_lanes) {
     return lanes;
 }
 
+// A conv with at most half a vector of output channels whose reduction runs over whole vectors of
+// input channels (BNLeNet's second conv's input gradient: 6 channels from 16) is computed as dot
+// products, vectors across the reduction's channels (src/schedule/cpu.cpp); its weights are then
+// read with the reduction's channel innermost (src/schedule/cpu_training.cpp).
+inline bool dot_products(int channels, int reduction_channels, const Machine& m) {
+    return channels <= m.vector_lanes / 2 && reduction_channels % m.vector_lanes == 0;
+}
+
 // Tells Halide a Func is computed whole over `shape`: every loop and every per-tile buffer below it
 // then has a constant size.
 inline void bound_to(Halide::Func f, const std::vector<Halide::Var>& vars, const std::vector<int>& extents) {

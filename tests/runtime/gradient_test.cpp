@@ -34,11 +34,13 @@ using DropoutImages = Network<Input<3, 6, 6, 2>, Conv<3, 3, Same>, Dropout<0.25f
 // 128 channels: convs whose parameters are packed in blocks of output channels, and an input
 // gradient that reads its weights in blocks of input channels (layout.hpp).
 using BlockedChannels = Network<Input<2, 3, 3, 8>, Conv<128, 3, Same>, Tanh, Conv<128, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
+// An input gradient of 6 channels from 16: computed as dot products over the 16 (src/schedule/cpu.cpp).
+using FewFromMany = Network<Input<2, 7, 6, 2>, Conv<6, 3, Same>, Tanh, Conv<16, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
-                   DropoutFeatures, DropoutImages, BlockedChannels) {
+                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);

@@ -54,11 +54,13 @@ struct WinogradFuncs {
     int tile = 0;  // m
 };
 
-// A register-tiled reduction: output(a, b, ...) = accumulator, a and b its first two arguments,
-// the terms contiguous along a and reused along b; extents of every argument of output.
+// A register-tiled reduction: output(a, ..., b, ...) = accumulator, a its first argument and b
+// its argument number `b`, the terms contiguous along a and reused along b; extents of every
+// argument of output.
 struct TileFuncs {
     Halide::Func output, accumulator;
     std::vector<int> extents;
+    int b = 1;
 };
 
 struct StageFuncs {

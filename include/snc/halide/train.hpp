@@ -60,6 +60,7 @@ struct PerChannel {
     Halide::Func func;
     int channels = 0;
     int images = 0;  // when the reduction runs over images' pixels: its last variable, over the images
+    int width = 0;   // and the images' width, its first variable's extent
 };
 
 // A layer's weights as a Func in PyTorch's coordinates, read by an input gradient with `along`
