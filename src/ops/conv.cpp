@@ -170,7 +170,7 @@ public:
         Func dw(t.name(i, "_dw"));
         dw(c, ci, kx, ky) = t.real(0);
         dw(c, ci, kx, ky) += g(c, r.x, r.y, r.z) * t.saved(i, "source")(ci, r.x * s + kx - w.pad_left, r.y * s + ky - w.pad_top, r.z);
-        f.weight_gradients.push_back({dw, {out_channels, in_channels, k, k}, int(op.out.n())});
+        f.weight_gradients.push_back({dw, {out_channels, in_channels, k, k}, int(op.out.n()), int(op.out.w() * op.out.h())});
         t.set_tensor_gradient(i, 0, [dw](const std::vector<Expr>& at) { return dw(at[0], at[1], at[3], at[2]); });
         if (!t.needs_input_gradient(i)) return;
 

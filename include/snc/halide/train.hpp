@@ -52,6 +52,7 @@ struct WeightGradient {
     Halide::Func sum;          // (co, ci, kx, ky)
     std::vector<int> extents;  // of (co, ci, kx, ky)
     int batch = 0;
+    int plane = 0;  // output pixels per image
 };
 
 // One value per channel: a sum over (x, y, n) of an image or over (n) of features, or a Func of
