@@ -29,7 +29,8 @@ struct Placement {
     bool own_threads() const { return kind == Kind::whole; }
 };
 
-// Register-blocked tiles over output channels and columns, the reduction input-channel innermost.
+// Register-blocked tiles over output channels and columns, the reduction input-channel innermost;
+// for few output channels, tiles over columns (from few input channels) or dot products (from many).
 void schedule_conv_cpu(ConvFuncs conv, const Halide::Target& target, const Placement& placement = {});
 // Winograd: per row of tiles, the transformed input, then the products in register tiles of output
 // channels by tiles, then the output transform with the stage's epilogue.

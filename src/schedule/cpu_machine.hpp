@@ -36,6 +36,12 @@ inline int dividing_lanes(int extent, int vector_lanes) {
     return lanes;
 }
 
+// The rows of a plane (times its images) a thread's task takes: 4096 values or more, so that the
+// thread pool's cost per task stays small against the work, but 8 tasks at least.
+inline int rows_per_task(int row_values, int rows) {
+    return std::clamp((4096 + row_values - 1) / row_values, 1, std::max(1, rows / 8));
+}
+
 // A conv with at most half a vector of output channels whose reduction runs over whole vectors of
 // input channels (BNLeNet's second conv's input gradient: 6 channels from 16) is computed as dot
 // products, vectors across the reduction's channels (src/schedule/cpu.cpp); its weights are then

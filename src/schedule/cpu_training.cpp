@@ -14,8 +14,9 @@
 //     as long as the conv it normalized;
 //   - a conv's weight gradient is summed per group of images first, so that a thread's tiles
 //     re-read one group's gradients and inputs from cache (one image each when the partial sums fit
-//     in 16 M floats and the image has 1024 output pixels), then over the groups (rfactor). In one pass over the whole batch, every tile
-//     streamed the batch from memory: FashionCNN's second conv took 28 ms of 146;
+//     in 16 M floats and the image has 1024 output pixels), then over the groups (rfactor). In one
+//     pass over the whole batch, every tile streamed the batch from memory: FashionCNN's second
+//     conv took 28 ms of 146;
 //   - weights read by an input gradient are stored transposed, the reduction's channel innermost,
 //     so that the tiles load them as vectors.
 #include "cpu.hpp"
@@ -55,10 +56,9 @@ void schedule_stored(const Training& t, Func f, const Shape& s, const Machine& m
     }
     Var rows("rows"), task("task"), row("row");
     if (s.is_image()) {
-        // A task of 4096 values or more: BNLeNet's 24x24x6 planes made 3,072 tasks of 144 values,
-        // and its step ran no faster on 2 threads than on 1.
-        const int row_values = int(s.w() * s.c()), all_rows = int(s.h() * s.n());
-        const int per_task = std::clamp((4096 + row_values - 1) / row_values, 1, std::max(1, all_rows / 8));
+        // Tasks of whole rows (rows_per_task): in rows, BNLeNet's 24x24x6 planes made 3,072 tasks
+        // of 144 values, and its step ran 6.1 ms on 2 threads (6.4 on 1); in tasks, 5.0 ms.
+        const int per_task = rows_per_task(int(s.w() * s.c()), int(s.h() * s.n()));
         f.fuse(t.y, t.n, rows).split(rows, task, row, per_task).parallel(task);
     } else {
         f.parallel(t.n);
@@ -127,7 +127,8 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         extents.push_back(groups);
         // Tiles of output channels by input channels, or by kernel columns where those are more
         // (BNLeNet's first conv: 1 input channel, 5 columns). With one input channel, a tile was
-        // one accumulator, each multiply-add waiting for the one before: 4.5 ms of a 17 ms step.
+        // one accumulator, each multiply-add waiting for the one before: 4.5 ms of a 17 ms step
+        // (Halide's profiler, 1 thread); by 5 columns, 1.06 ms.
         const int b = w.extents[2] > w.extents[1] ? 2 : 1;
         schedule_tiles_cpu({per_group.in(w.sum), per_group, extents, b}, target, {r[0], r[1], image_in_group});
         const int lanes = dividing_lanes(w.extents[0], m.vector_lanes);
