@@ -14,9 +14,9 @@
 //     as long as the conv it normalized;
 //   - a conv's weight gradient is summed per group of images first, so that a thread's tiles
 //     re-read one group's gradients and inputs from cache (one image each when the partial sums fit
-//     in 16 M floats and the image has 1024 output pixels), then over the groups (rfactor). In one
-//     pass over the whole batch, every tile streamed the batch from memory: FashionCNN's second
-//     conv took 28 ms of 146;
+//     in 16 M floats and the image has 1024 output pixels; 8 groups at least), then over the groups
+//     (rfactor). In one pass over the whole batch, every tile streamed the batch from memory:
+//     FashionCNN's second conv took 28 ms of 146;
 //   - weights read by an input gradient are stored transposed, the reduction's channel innermost,
 //     so that the tiles load them as vectors.
 #include "cpu.hpp"
@@ -113,10 +113,11 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
     for (WeightGradient w : t.weight_gradients) {
         const int weights = w.extents[0] * w.extents[1] * w.extents[2] * w.extents[3];
         int groups = std::min(w.batch, std::max(8, (1 << 24) / weights));
-        // And 1024 output pixels a group at least: BNLeNet's second conv (8x8 outputs) made 3,200
-        // tasks of 384 multiply-adds, and the step ran 4.9 ms on 2 threads, 4.0 ms with groups of
-        // 16 images (the course's ResNet-18 step: the same within 4 %, the noise).
-        groups = std::min(groups, std::max(1, w.batch * w.plane / 1024));
+        // And 1024 output pixels a group at least, down to 8 groups: BNLeNet's second conv (8x8
+        // outputs) made 3,200 tasks of 384 multiply-adds, and the step ran 4.8 ms on 2 threads,
+        // 4.0 ms with 8 groups of 16 images. (Down to one group, the course's ResNet-18 step
+        // looked slower on 1 thread, its 512-channel 3x3 planes' tasks streaming all 128 images.)
+        groups = std::min(groups, std::max(8, w.batch * w.plane / 1024));
         while (w.batch % groups) --groups;
         const std::vector<Halide::RVar> r = w.sum.rvars(0);  // (x, y, image)
         Halide::RVar group_of_images("group_of_images"), image_in_group("image_in_group");
