@@ -6,9 +6,9 @@
 // course's networks), each Func of every segment summed the same way.
 //   usage: profile_stages [--train] resnet18|d2l-resnet18|d2l-resnet18-b64|bnlenet [runs] [threads]
 // SNC_NO_PROFILE=1 times the pipeline without the profiler (its per-task cost inflates Funcs
-// with many small tasks). SNC_PACKING=<n> packs inference weights as Packing(n) instead of the target's choice, to compare
-// layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's lowered loop nest there (with
-// --train, each segment's backward pass to <file>.<segment>).
+// with many small tasks). SNC_PACKING=<n> packs inference weights as Packing(n) instead of the
+// target's choice, to compare layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's
+// lowered loop nest there (with --train, each segment's backward pass to <file>.<segment>).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,7 +83,7 @@ int profile_training(const Graph& graph, const Halide::Target& target, int runs,
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t(i % std::size_t(classes));
     const Hyperparameters h{.learning_rate = 0.01f, .momentum = 0.9f, .weight_decay = 5e-4f};
     if (const char* stmt = std::getenv("SNC_PROFILE_STMT"))  // each segment's backward loop nest: <file>.<segment>
-        for (int s = 0; s < jit.segment_count(); ++s) {
+        for (int s = 0; s < int(jit.step().segments().size()); ++s) {
             halide::SegmentPipeline& p = jit.backward_pipeline(s);
             p.pipeline.compile_to_lowered_stmt(std::string(stmt) + "." + std::to_string(s), p.inputs, Halide::Text, target);
         }

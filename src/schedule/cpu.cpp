@@ -53,6 +53,13 @@ int conv_rows_per_task(const Shape& out, const Placement& placement) {
     return rows_per_task(int(out.w() * out.c()), int(out.h() * out.n()));
 }
 
+// A narrow conv's rows (y and n fused into yn) cut into tasks of `row`s, the threads over the tasks
+// unless a batch tile holds them.
+void row_tasks(ConvFuncs& f, const Placement& placement, Var yn, Var task, Var row) {
+    f.output.fuse(f.y, f.n, yn).split(yn, task, row, conv_rows_per_task(f.out, placement));
+    if (placement.own_threads()) f.output.parallel(task);
+}
+
 }  // namespace
 
 // Tiles of (vectors x lanes) a by tile_b b accumulate in registers while the reduction runs inside;
@@ -62,8 +69,8 @@ void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<H
     const Machine m = machine_of(target);
     const std::vector<Var> args = t.output.args();
     const Var a = args[0], b = args[std::size_t(t.b)];
-    const bool tiled_batch = placement.kind != Placement::Kind::whole;
-    const int a_extent = t.extents[0], b_extent = tiled_batch && args.size() == 2 ? placement.images : t.extents[std::size_t(t.b)];
+    const bool b_tiled = placement.kind != Placement::Kind::whole && std::size_t(t.b) + 1 == args.size();  // b is the batch
+    const int a_extent = t.extents[0], b_extent = b_tiled ? placement.images : t.extents[std::size_t(t.b)];
     place(t.output, args, t.extents, placement);
     const int lanes = lanes_for(a_extent, m.vector_lanes);
     const int vectors = a_extent >= lanes ? std::clamp(a_extent / lanes, 1, 4) : 1;
@@ -119,9 +126,7 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
         Func partial = f.accumulator.update().rfactor(ci_r, u);
         const int tile = std::clamp((m.accumulators - channels - 2) / channels, 1, width);
         f.output.split(x, xo, xi, tile, TailStrategy::ShiftInwards).reorder(c, xi, xo, y, n).unroll(c).unroll(xi);
-        Var row("row");
-        f.output.fuse(y, n, yn).split(yn, task, row, conv_rows_per_task(f.out, placement));
-        if (placement.own_threads()) f.output.parallel(task);
+        row_tasks(f, placement, yn, task, Var("row"));
         f.accumulator.compute_at(f.output, xo).unroll(c).unroll(x);
         f.accumulator.update().atomic().vectorize(ci_r).unroll(c).unroll(x);
         std::vector<Var> storage{u};
@@ -145,9 +150,7 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
         f.output.split(x, xo, xi, column_lanes, TailStrategy::ShiftInwards).reorder(c, xi, xo, y, n).vectorize(xi).unroll(c);
         f.accumulator.compute_at(f.output, xo).reorder_storage(x, c, y, n).vectorize(x).unroll(c);
         f.accumulator.update().reorder(c, x, ci_r, kx_r, ky_r).vectorize(x).unroll(c);
-        Var row("row");
-        f.output.fuse(y, n, yn).split(yn, task, row, conv_rows_per_task(f.out, placement));
-        if (placement.own_threads()) f.output.parallel(task);
+        row_tasks(f, placement, yn, task, Var("row"));
         if (f.padded.defined())
             f.padded.compute_at(f.output, task).store_in(Halide::MemoryType::Stack).vectorize(f.padded.args()[1], column_lanes,
                                                                                               TailStrategy::GuardWithIf);
@@ -183,11 +186,12 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
     }
     if (channels <= m.vector_lanes) {
         Var row("row");
-        f.output.fuse(y, n, yn).split(yn, task, row, conv_rows_per_task(f.out, placement)).reorder(ci, xi, xo, row, co, task);
+        row_tasks(f, placement, yn, task, row);
+        f.output.reorder(ci, xi, xo, row, co, task);
     } else {
         f.output.fuse(y, n, yn).fuse(yn, co, task);
+        if (placement.own_threads()) f.output.parallel(task);
     }
-    if (placement.own_threads()) f.output.parallel(task);
     f.accumulator.compute_at(f.output, xo).vectorize(c, lanes).unroll(c).unroll(x);
     f.accumulator.update()
         .reorder(c, x, ci_r, kx_r, ky_r)
@@ -234,8 +238,8 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
     // so larger images keep the rows.
     const long products_bytes = long(channels) * tiles_x * (f.out.h() / tile) * (tile + 2) * (tile + 2) * 4;
     // The output transform: vectors across channels, a tile's m x m outputs unrolled.
-    f.output.compute_root()
-        .split(x, tx, xi, tile)
+    place(f.output, {c, x, y, n}, halide_extents(f.out), {});
+    f.output.split(x, tx, xi, tile)
         .split(y, ty, yi, tile)
         .split(c, co, cv, lanes_for(channels, m.vector_lanes), TailStrategy::ShiftInwards)
         .reorder(cv, xi, yi, tx, co, ty, n)
@@ -357,8 +361,7 @@ void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
                 schedule_conv_cpu({f.output, f.accumulator, f.padded, f.reduction, stage.in, stage.out, L.c, L.x, L.y, L.n,
                                    L.plan->main_op(stage).spec.window}, target, placement);
                 break;
-            case Pattern::winograd:
-                bound_to(f.output, L.vars(stage.out), halide_extents(stage.out));
+            case Pattern::winograd:  // computed whole: no batch tiles with Winograd stages
                 schedule_winograd_cpu({f.output, f.accumulator, f.product, f.transformed_input, f.padded, f.reduction, stage.in,
                                        stage.out, L.c, L.x, L.y, L.n, stage.winograd_tile}, target);
                 break;

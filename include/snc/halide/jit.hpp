@@ -95,7 +95,6 @@ public:
     Training& forward_funcs(int s) { return forward_[std::size_t(s)]->funcs; }
     Training& backward_funcs(int s) { return backward_[std::size_t(s)]->funcs; }
     SegmentPipeline& backward_pipeline(int s) { return *backward_[std::size_t(s)]; }
-    int segment_count() const { return int(backward_.size()); }
 
     // The Engine interface of TrainingStep: the CPU (the JIT is for tests; a GPU's driver and
     // Halide's LLVM share a process badly, GPU-HALIDE14.md), so no device interface.
