@@ -62,6 +62,7 @@ Training TrainingContext::build(SegmentPass pass) {
     }
     outputs();
     if (pass == SegmentPass::forward) {
+        for (int value : in_.kept_convs) t_.conv_outputs.push_back(t_.values[std::size_t(value)]);
         t_.output = t_.values[std::size_t(segment_.output())];
         bool placed = false;  // a conv's or a dense's output is placed as such
         for (const ConvFuncs& conv : t_.convs) placed = placed || conv.output.name() == t_.output.name();

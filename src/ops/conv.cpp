@@ -138,6 +138,10 @@ public:
                                         {0, int(op.in.n())}}});
         }
         t.saved(i, "source") = source;
+        if (Func kept = t.kept_output(i); kept.defined()) {
+            t.define_value(i, kept);  // the backward pass reads what the forward pass wrote
+            return;
+        }
         RDom r(0, int(op.in.c()), 0, w.kernel, 0, w.kernel, t.name(i, "_r"));
         Func acc(t.name(i, "_acc")), out(t.name(i, ""));
         acc(c, x, y, n) = op.spec.bias ? t.parameter(i, 1, {c}) : t.real(0);

@@ -92,6 +92,12 @@ public:
     void set_batch_statistics(int op, Func mean, Func variance);
     // Forward Funcs an op keeps for its own backward pass ("normalized", "argmax", ...).
     Func& saved(int op, const std::string& what) { return saved_[{op, what}]; }
+    // The backward pass: op's output as the forward pass kept it (a conv's), or an undefined Func.
+    Func kept_output(int op) const {
+        for (std::size_t k = 0; k < in_.conv_outputs.size(); ++k)
+            if (in_.kept_convs[k] == op + 1) return in_.conv_outputs[k];
+        return {};
+    }
 
     // Backward: d loss / d `value` is the sum of its readers' contributions.
     void add_gradient(int value, Func contribution) { contributions_[std::size_t(value)].push_back(std::move(contribution)); }

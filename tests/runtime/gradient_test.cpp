@@ -79,3 +79,33 @@ TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedCon
         }
     }
 }
+
+// The checks above run the convs' kept outputs (runtime/segments.hpp): cut into segments of two
+// ops, each conv but a segment's output is written by the forward pass and read, not recomputed,
+// by the backward pass; the last segment keeps none.
+TEST_CASE("a segment's backward pass reads the conv outputs its forward pass kept") {
+    Graph graph = build_graph<ResidualBlock>();
+    halide::JitTraining<double> jit(graph, 2);
+    const std::vector<Segment>& segments = jit.step().segments();
+    const int last = int(segments.size()) - 1;
+    CHECK(kept_convs(graph, segments, last).empty());
+    int kept = 0;
+    for (int s = 0; s < int(segments.size()); ++s) {
+        const std::vector<int> values = kept_convs(graph, segments, s);
+        CAPTURE(s);
+        CHECK(jit.forward_funcs(s).conv_outputs.size() == values.size());
+        int arguments = 0;
+        for (SegmentSlot slot : segment_arguments(SegmentPass::backward, graph, segments, s))
+            arguments += slot.argument == SegmentArgument::conv_output;
+        CHECK(arguments == int(values.size()));
+        for (int value : values) {
+            CHECK(graph.ops[std::size_t(value - 1)].spec.kind == OpKind::conv);
+            CHECK(value != segments[std::size_t(s)].output());
+            // The backward pass convolves only for gradients: no forward conv of this op.
+            for (const halide::ConvFuncs& conv : jit.backward_funcs(s).convs)
+                CHECK(conv.output.name() != jit.forward_funcs(s).values[std::size_t(value)].name());
+        }
+        kept += int(values.size());
+    }
+    CHECK(kept >= 2);  // the residual body's conv and the shortcut's
+}

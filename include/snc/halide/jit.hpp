@@ -122,22 +122,26 @@ public:
 
 private:
     void call(SegmentPipeline& p, int s, const SegmentMemory& memory) {
-        const Segment& segment = step_.segments()[std::size_t(s)];
         std::vector<Halide::Runtime::Buffer<void>> crops(p.arguments.size());
         std::vector<Halide::Buffer<>> outputs;
         for (std::size_t k = 0; k < p.arguments.size(); ++k) {
-            const SegmentArgument argument = p.arguments[k];
-            if (argument == SegmentArgument::seed) {
+            const SegmentSlot slot = p.arguments[k];
+            if (slot.argument == SegmentArgument::seed) {
                 p.seed.set(memory.seed);
                 continue;
             }
-            Halide::Buffer<> buffer(*argument_buffer(argument, layout_, segment, memory, scratch_.raw_buffer(), crops[k]));
-            switch (argument) {
+            Halide::Buffer<> buffer(*argument_buffer(slot, layout_, step_.segments(), s, memory, scratch_.raw_buffer(), crops[k]));
+            if (is_output(slot, p.pass)) {
+                outputs.push_back(buffer);
+                continue;
+            }
+            switch (slot.argument) {
                 case SegmentArgument::input: p.input.set(buffer); break;
                 case SegmentArgument::labels: p.labels.set(buffer); break;
                 case SegmentArgument::parameters: p.parameters.set(buffer); break;
                 case SegmentArgument::output_gradient: p.output_gradient.set(buffer); break;
-                default: outputs.push_back(buffer); break;
+                case SegmentArgument::conv_output: p.conv_outputs[std::size_t(slot.index)].set(buffer); break;
+                default: break;
             }
         }
         Halide::Realization realization(outputs);

@@ -14,13 +14,16 @@ namespace snc::halide {
 struct SegmentPipeline {
     Training funcs;
     Halide::Pipeline pipeline;
-    std::vector<SegmentArgument> arguments;  // in the convention's order
-    std::vector<Halide::Argument> inputs;    // the input arguments, in that order, for compile_to_module
-    std::vector<Halide::Func> outputs;       // the outputs, in that order
+    SegmentPass pass;
+    std::vector<SegmentSlot> arguments;    // in the convention's order
+    std::vector<Halide::Argument> inputs;  // the input arguments, in that order, for compile_to_module
+    std::vector<Halide::Func> outputs;     // the outputs, in that order
 
-    // Named as the convention names them: input, labels, parameters, seed, output_gradient.
+    // Named as the convention names them: input, labels, parameters, seed, output_gradient,
+    // conv_output<k> (the backward pass's kept conv outputs).
     Halide::ImageParam input, labels, parameters, output_gradient;
     Halide::Param<std::uint32_t> seed;
+    std::vector<Halide::ImageParam> conv_outputs;
 };
 
 SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector<Segment>& segments, int s, SegmentPass pass,

@@ -34,6 +34,8 @@ struct SegmentInputs {
     Halide::Func parameters;       // the whole parameter buffer; the segment reads its own tensors
     Halide::Func output_gradient;  // the backward pass of all but the last segment: d loss / d the segment's output
     Halide::Expr seed;             // uint32: the step's random stream (dropout); the same in a step's passes
+    std::vector<int> kept_convs;   // the value ids of the conv outputs the forward pass keeps (runtime/segments.hpp)
+    std::vector<Halide::Func> conv_outputs;  // the backward pass: those values as the forward pass wrote them
 };
 
 // A Func over a shape, computed point by point, and what its readers do with it. The schedule
@@ -89,6 +91,7 @@ struct Training {
     Halide::Func batch_statistics;     // each BatchNorm's batch mean and biased variance, where its
                                        // running mean and variance sit in the statistics buffer
     Halide::Func loss_stats;           // backward of the last segment: (mean loss, correct predictions)
+    std::vector<Halide::Func> conv_outputs;  // forward: the kept convs' outputs, for the backward pass
 
     // What the schedule places, by shape of computation.
     std::vector<ConvFuncs> convs;                   // forward convs, input gradients of convs

@@ -60,20 +60,19 @@ public:
 
 private:
     void call(SegmentPass pass, int s, const SegmentMemory& memory) {
-        const Segment& segment = segments_[std::size_t(s)];
-        const std::vector<SegmentArgument> arguments = segment_arguments(pass, s == 0, s + 1 == int(segments_.size()));
+        const std::vector<SegmentSlot> arguments = segment_arguments(pass, layout_.graph, segments_, s);
         std::vector<Halide::Runtime::Buffer<void>> crops(arguments.size());
         std::vector<void*> argv;
         std::uint32_t seed = memory.seed;
         for (std::size_t k = 0; k < arguments.size(); ++k) {
-            if (arguments[k] == SegmentArgument::seed) argv.push_back(&seed);
-            else argv.push_back(argument_buffer(arguments[k], layout_, segment, memory, scratch_.raw_buffer(), crops[k]));
+            if (arguments[k].argument == SegmentArgument::seed) argv.push_back(&seed);
+            else argv.push_back(argument_buffer(arguments[k], layout_, segments_, s, memory, scratch_.raw_buffer(), crops[k]));
         }
         const SegmentFunction function = (pass == SegmentPass::forward ? functions_.forward : functions_.backward)[s];
         check(function, function(argv.data()), std::string(pass == SegmentPass::forward ? "forward" : "backward") + " pass of segment " +
                                          std::to_string(s));
         for (std::size_t k = 0; k < arguments.size(); ++k)
-            if (arguments[k] != SegmentArgument::seed) mark_written(crops[k], memory.buffer(arguments[k]));
+            if (arguments[k].argument != SegmentArgument::seed) mark_written(crops[k], memory.buffer(arguments[k]));
     }
 
     // A device's kernels are built on a function's first call: a failure there means the device

@@ -1,9 +1,10 @@
 // One training step, chained over the network's segments (training.hpp):
 //
-//   forward   segment 0, 1, ..., K-2 in turn, each from the activation the one before produced
-//   backward  the last segment (forward again, loss, backward), then K-2 down to 0, each from the
-//             gradient of its output; every segment writes its parameter gradients and its batch
-//             statistics into its own range of the flat buffers
+//   forward   segment 0, 1, ..., K-2 in turn, each from the activation the one before produced,
+//             each keeping its convs' outputs (runtime/segments.hpp's kept_convs)
+//   backward  the last segment (forward, loss, backward), then K-2 down to 0, each from the
+//             gradient of its output and its kept conv outputs; every segment writes its parameter
+//             gradients and its batch statistics into its own range of the flat buffers
 //   SGD       v <- momentum v + (g + weight_decay p),  p <- p - lr v   (PyTorch's SGD, dampening 0)
 //   running   r <- (1 - M) r + M batch, with the unbiased batch variance m / (m - 1) var
 //
@@ -52,6 +53,11 @@ public:
             const Shape shape = layout.graph.shape_of(segments_[s].input());
             activations_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
             boundary_gradients_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
+            conv_outputs_.emplace_back();
+            for (int value : kept_convs(layout.graph, segments_, int(s)))
+                conv_outputs_.back().emplace_back(value_extents(layout.graph.shape_of(value)));
+            conv_output_buffers_.emplace_back();
+            for (Buffer& b : conv_outputs_.back()) conv_output_buffers_.back().push_back(b.raw_buffer());
         }
         for (Buffer* b : {&parameters_, &velocity_, &gradients_, &statistics_, &batch_statistics_}) b->fill(Real(0));
     }
@@ -88,7 +94,8 @@ public:
         for (std::size_t s = 0; s < last; ++s)
             engine.forward(int(s), SegmentMemory{.input = input_of(s), .parameters = parameters_.raw_buffer(), .seed = seed,
                                                   .output = activations_[s + 1].raw_buffer(),
-                                                  .batch_statistics = batch_statistics_.raw_buffer()});
+                                                  .batch_statistics = batch_statistics_.raw_buffer(),
+                                                  .conv_outputs = conv_output_buffers_[s]});
         for (std::size_t s = last + 1; s-- > 0;)
             engine.backward(int(s), SegmentMemory{.input = input_of(s),
                                                    .labels = labels_.raw_buffer(),
@@ -98,7 +105,8 @@ public:
                                                    .input_gradient = s ? boundary_gradients_[s].raw_buffer() : nullptr,
                                                    .parameter_gradients = gradients_.raw_buffer(),
                                                    .batch_statistics = batch_statistics_.raw_buffer(),
-                                                   .loss_stats = loss_stats_.raw_buffer()});
+                                                   .loss_stats = loss_stats_.raw_buffer(),
+                                                   .conv_outputs = conv_output_buffers_[s]});
         if (update) {
             engine.sgd(parameters_.raw_buffer(), velocity_.raw_buffer(), gradients_.raw_buffer(), h);
             engine.update_statistics(statistics_.raw_buffer(), batch_statistics_.raw_buffer());
@@ -116,7 +124,8 @@ public:
             engine.forward(int(s), SegmentMemory{.input = input_of(s), .parameters = parameters_.raw_buffer(), .seed = seed,
                                                   .output = s + 1 < segments_.size() ? activations_[s + 1].raw_buffer()
                                                                                      : logits_.raw_buffer(),
-                                                  .batch_statistics = batch_statistics_.raw_buffer()});
+                                                  .batch_statistics = batch_statistics_.raw_buffer(),
+                                                  .conv_outputs = conv_output_buffers_[s]});
     }
 
 private:
@@ -143,6 +152,8 @@ private:
         put(labels_);
         for (Buffer& b : activations_) put(b);
         for (Buffer& b : boundary_gradients_) put(b);
+        for (std::vector<Buffer>& segment : conv_outputs_)
+            for (Buffer& b : segment) put(b);
     }
 
     // The host's values become the newest: a device copy is refreshed where it is next used.
@@ -166,6 +177,8 @@ private:
     Halide::Runtime::Buffer<std::int32_t> labels_;
     Buffer logits_, loss_stats_;
     std::vector<Buffer> activations_, boundary_gradients_;  // by segment: its input (none for the first)
+    std::vector<std::vector<Buffer>> conv_outputs_;         // by segment: its kept convs' outputs
+    std::vector<std::vector<halide_buffer_t*>> conv_output_buffers_;  // the same, as the calls pass them
     const halide_device_interface_t* device_ = nullptr;
 };
 
