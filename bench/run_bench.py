@@ -159,26 +159,34 @@ def small_test_set(scratch, images=128):
 
 def bench_resnet18_step(args, scratch, peak, steps):
     """Training steps of the course's ResNet-18 (batch 128, 96x96, SGD): snc-train-d2l-resnet18
-    against PyTorch eager on the same threads. snc's time counts every step, its first included;
-    PyTorch's leaves its first step out (oneDNN builds its primitives there)."""
+    against PyTorch eager on the same threads. Both time `steps` steps after an untimed first one:
+    PyTorch's first step builds its oneDNN primitives, snc's first touches the step's memory (about
+    1.5 GB of fresh pages, 1.3 s more than a later step on this machine); snc's first step is
+    printed beside."""
     trainer = os.path.join(args.build, "examples", "snc-train-d2l-resnet18")
     data = small_test_set(scratch)
     print(f"\ncourse ResNet-18 training step (batch 128, 96x96, SGD), {steps} steps:")
     # On the CPU even where a GPU is usable (a build from before --device has no such option).
     device = ["--device", "cpu"] if "--device" in run([trainer, "--help"]) else []
     for threads in (1, 2):
-        text = run([trainer, "--steps", str(steps), "--threads", str(threads), "--population-stats", "0",
-                    "--data", data] + device)
-        match = re.search(r"training: .* ([\d.]+) ms per step", text)
+        def trained_seconds(count):
+            text = run([trainer, "--steps", str(count), "--threads", str(threads), "--population-stats", "0",
+                        "--data", data] + device)
+            return text, 1e3 * float(re.search(r"training: \d+ steps in ([\d.]+) s", text).group(1))
+
+        text, total_ms = trained_seconds(steps + 1)
+        match = re.search(r"the first step ([\d.]+) ms, the rest ([\d.]+) ms a step", text)
         if match:
-            snc_ms = float(match.group(1))
-        else:  # a trainer from before the "training:" line: its epoch's seconds
-            snc_ms = 1e3 * float(re.search(r"epoch 1/1: .*, ([\d.]+) s", text).group(1)) / steps
+            first_ms, snc_ms = float(match.group(1)), float(match.group(2))
+        else:  # a trainer from before that figure: the time of one step alone taken off
+            first_ms = trained_seconds(1)[1]
+            snc_ms = (total_ms - first_ms) / steps
         text = run([sys.executable, os.path.join(HERE, "torch_train.py"), "--resnet18-steps", str(steps),
                     "--threads", str(threads)])
         torch_ms = float(re.search(r"training: .* ([\d.]+) ms per step", text).group(1))
         gflops = 6 * 128 * D2L_RESNET18_MULTIPLY_ADDS / snc_ms / 1e6  # forward and two backward products
-        print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.1f} ms ({128e3 / snc_ms:5.1f} img/s) | "
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.1f} ms ({128e3 / snc_ms:5.1f} img/s, "
+              f"first step {first_ms:.0f} ms) | "
               f"torch eager {torch_ms:8.1f} ms ({128e3 / torch_ms:5.1f} img/s) || snc/torch {snc_ms / torch_ms:5.2f} || "
               f"snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
 

@@ -74,7 +74,7 @@ void schedule_tiles_cpu(TileFuncs t, const Halide::Target& target, std::vector<H
     place(t.output, args, t.extents, placement);
     const int lanes = lanes_for(a_extent, m.vector_lanes);
     const int vectors = a_extent >= lanes ? std::clamp(a_extent / lanes, 1, 4) : 1;
-    const int tile_a = lanes * vectors, tile_b = std::clamp(m.accumulators / vectors, 1, std::min(b_extent, 8));
+    const int tile_a = lanes * vectors, tile_b = tile_length(b_extent, std::clamp(m.accumulators / vectors, 1, 8));
     Var ao("ao"), ai("ai"), bo("bo"), bi("bi");
     std::vector<Var> others = args;
     t.output.split(a, ao, ai, tile_a, TailStrategy::ShiftInwards)
@@ -107,7 +107,7 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
     const int lanes = lanes_for(channels, m.vector_lanes);
     const int vectors = channels >= lanes ? std::clamp(channels / lanes, 1, 4) : 1;
     const int tile_c = lanes * vectors;
-    const int tile_x = std::clamp(m.accumulators / vectors, 1, std::min(width, 14));
+    const int tile_x = tile_length(width, std::clamp(m.accumulators / vectors, 1, 14));
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yn("yn"), task("task");
     Halide::RVar ci_r(f.reduction.x), kx_r(f.reduction.y), ky_r(f.reduction.z);
 

@@ -36,6 +36,20 @@ inline int dividing_lanes(int extent, int vector_lanes) {
     return lanes;
 }
 
+// A register tile's length along an output dimension of `extent`, at most `longest`: the one with
+// the least work, counting each tile's outputs plus one for its loads of the other operand, so a
+// length that divides the extent wins over a longer one that does not (ShiftInwards computes the
+// last tile's overlap twice). The course ResNet-18's 24- and 12-wide planes take 6 columns, not 7
+// (28 and 14 computed for 24 and 12); 56, 28 and 14 keep 7.
+inline int tile_length(int extent, int longest) {
+    int best = 1, best_work = 0;
+    for (int length = 1; length <= std::min(extent, longest); ++length) {
+        const int work = (extent + length - 1) / length * (length + 1);
+        if (best_work == 0 || work <= best_work) best = length, best_work = work;
+    }
+    return best;
+}
+
 // The rows of a plane (times its images) a thread's task takes: 4096 values or more, so that the
 // thread pool's cost per task stays small against the work, but 8 tasks at least.
 inline int rows_per_task(int row_values, int rows) {

@@ -96,10 +96,24 @@ void schedule_per_channel(const Training& t, PerChannel p, const Machine& m) {
 }  // namespace
 
 // The flat outputs (parameter gradients, batch statistics, SGD's and the running statistics'
-// results): one vectorized loop per tensor, each writing its own range.
+// results): one vectorized loop per tensor, each writing its own range. A Func of one definition
+// (SGD's velocity and parameters) runs in blocks of kFlatBlock floats over the threads: on one
+// thread, SGD's pass over the course ResNet-18's 11.2 M parameters (7 streams of 45 MB) took about
+// 25 ms of each step while the other thread waited. (The same blocks on the update definitions
+// read past a stack buffer in Halide 14: the course ResNet-18's first segment crashed.)
+constexpr int kFlatBlock = 1 << 15;
+
 void schedule_flat_cpu(Func f, const Halide::Target& target) {
     const Machine m = machine_of(target);
-    f.compute_root().vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
+    f.compute_root();
+    if (f.num_update_definitions() == 0) {
+        Var block("block"), i("i");
+        f.split(f.args()[0], block, i, kFlatBlock, TailStrategy::GuardWithIf)
+            .vectorize(i, m.vector_lanes, TailStrategy::GuardWithIf)
+            .parallel(block);
+        return;
+    }
+    f.vectorize(f.args()[0], m.vector_lanes, TailStrategy::GuardWithIf);
     for (int k = 0; k < f.num_update_definitions(); ++k) {
         std::vector<Halide::RVar> r = f.rvars(k);
         f.update(k).allow_race_conditions().vectorize(r[0], m.vector_lanes, TailStrategy::GuardWithIf);

@@ -4,7 +4,8 @@
 // ones come from fresh pages each time (mmap, or a heap top that glibc trims back): the kernel
 // zeroes and maps them again on first touch. Measured on the FashionCNN training step: 33 buffers,
 // 94 MB a step, 7.6 ms in halide_free alone and the page faults on top. Kept here, freed blocks wait
-// for the next run's request of the same size. Thread-safe: Halide allocates from worker threads.
+// for the next run's request of the same size; those of 2 MB or more on huge pages
+// (runtime/huge_pages.hpp). Thread-safe: Halide allocates from worker threads.
 #pragma once
 
 #include <cstdlib>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include <HalideRuntime.h>
+
+#include <snc/runtime/huge_pages.hpp>
 
 namespace snc::runtime {
 
@@ -31,7 +34,7 @@ public:
                 return block;
             }
         }
-        void* block = std::aligned_alloc(alignment, size);
+        void* block = allocate_on_huge_pages(size);
         if (block) {
             std::lock_guard<std::mutex> lock(mutex_);
             sizes_[block] = size;

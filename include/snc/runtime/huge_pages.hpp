@@ -9,11 +9,27 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 
 namespace snc::runtime {
+
+inline constexpr std::size_t huge_page_bytes = std::size_t(2) << 20;
+
+// `bytes` of memory (not zeroed), on 2 MB pages where the kernel grants them when a page or more
+// is asked for, 128-byte aligned otherwise; freed with std::free. For the training step's buffers
+// and the pipelines' large intermediates: the course's ResNet-18 step at batch 128 first touches
+// about 1.5 GB, and on 4 KB pages its first step took 397,000 page faults and 2.7 s of system
+// time (2.95 s the step, against 1.27 s for each step after it).
+inline void* allocate_on_huge_pages(std::size_t bytes) {
+    if (bytes < huge_page_bytes) return std::aligned_alloc(128, (bytes + 127) / 128 * 128);
+    const std::size_t rounded = (bytes + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
+    void* memory = std::aligned_alloc(huge_page_bytes, rounded);
+    if (memory) ::madvise(memory, rounded, MADV_HUGEPAGE);  // before the first touch, which places the pages
+    return memory;
+}
 
 class HugePageFloats {
 public:
@@ -21,10 +37,8 @@ public:
     // `count` floats, zeroed; empty() when the memory cannot be had.
     explicit HugePageFloats(std::size_t count) {
         if (count == 0) return;
-        const std::size_t bytes = (count * sizeof(float) + page - 1) / page * page;
-        void* memory = std::aligned_alloc(page, bytes);
+        void* memory = allocate_on_huge_pages(std::max(count * sizeof(float), huge_page_bytes));
         if (!memory) return;
-        ::madvise(memory, bytes, MADV_HUGEPAGE);  // before the first touch, which places the pages
         data_.reset(static_cast<float*>(memory));
         count_ = count;
         for (std::size_t i = 0; i < count; ++i) data_[i] = 0.0f;
@@ -36,7 +50,6 @@ public:
     bool empty() const { return count_ == 0; }
 
 private:
-    static constexpr std::size_t page = std::size_t(2) << 20;
     struct Free {
         void operator()(float* memory) const { std::free(memory); }
     };

@@ -28,6 +28,8 @@
 
 #include <HalideBuffer.h>
 
+#include <snc/runtime/huge_pages.hpp>
+
 #include <snc/runtime/segments.hpp>
 
 namespace snc {
@@ -51,11 +53,11 @@ public:
           loss_stats_(2) {
         for (std::size_t s = 0; s < segments_.size(); ++s) {
             const Shape shape = layout.graph.shape_of(segments_[s].input());
-            activations_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
-            boundary_gradients_.emplace_back(s ? value_extents(shape) : std::vector<int>{1});
+            activations_.push_back(on_huge_pages(s ? value_extents(shape) : std::vector<int>{1}));
+            boundary_gradients_.push_back(on_huge_pages(s ? value_extents(shape) : std::vector<int>{1}));
             conv_outputs_.emplace_back();
             for (int value : kept_convs(layout.graph, segments_, int(s)))
-                conv_outputs_.back().emplace_back(value_extents(layout.graph.shape_of(value)));
+                conv_outputs_.back().push_back(on_huge_pages(value_extents(layout.graph.shape_of(value))));
             conv_output_buffers_.emplace_back();
             for (Buffer& b : conv_outputs_.back()) conv_output_buffers_.back().push_back(b.raw_buffer());
         }
@@ -133,6 +135,13 @@ private:
         std::vector<int> extents;
         for (int d = shape.rank - 1; d >= 0; --d) extents.push_back(int(shape.dims[d]));
         return extents;
+    }
+    // The activations, their gradients and the kept conv outputs, the bulk of the step's memory, on
+    // 2 MB pages: fewer page faults in the first step, fewer TLB misses in all (runtime/huge_pages.hpp).
+    static Buffer on_huge_pages(const std::vector<int>& extents) {
+        Buffer buffer(static_cast<Real*>(nullptr), extents);
+        buffer.allocate(runtime::allocate_on_huge_pages, std::free);
+        return buffer;
     }
     halide_buffer_t* input_of(std::size_t s) { return s == 0 ? images_.raw_buffer() : activations_[s].raw_buffer(); }
 
