@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 #include <snc/reference.hpp>
 #include <snc/snc.hpp>
@@ -24,6 +25,9 @@ using WideConv = Network<Input<1, 10, 10, 32>, Conv<128, 3, Same>, BatchNorm<>, 
 using SmallPlaneConv = Network<Input<1, 7, 7, 160>, Conv<64, 3, Pad<1>>, BatchNorm<>, ReLU>;  // weights-stationary
 using SmallPlaneBlocked = Network<Input<1, 3, 3, 32>, Conv<192, 3, Same>, BatchNorm<>, ReLU>;   // three weight blocks
 using SmallPlaneStrided = Network<Input<1, 9, 9, 64>, Conv<96, 3, Pad<1>, Stride<2>>>;
+// A batch of few-pixel planes: the whole plane a register tile, an image a task.
+using PlanesInBatch = Network<Input<3, 3, 3, 64>, Residual<Seq<Conv<64, 3, Same>, BatchNorm<>>>, ReLU>;
+using PlanesInBatchStrided = Network<Input<2, 7, 7, 64>, Conv<48, 3, Pad<1>, Stride<2>>, BatchNorm<>, ReLU>;  // 4x4 planes
 using StemAndPool = Network<Input<2, 15, 15, 3>, Conv<6, 7, Stride<2>, Pad<3>>, MaxPool<3, Stride<2>, Pad<1>>>;
 using MaxPoolPadded = Network<Input<2, 9, 9, 4>, MaxPool<3, Stride<2>, Pad<1>>>;
 using AvgPoolSame = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Same>>;
@@ -46,7 +50,8 @@ using BatchTiles = Network<Input<32, 14, 14, 1>, Conv<6, 5>, BatchNorm<>, Sigmoi
 }  // namespace
 
 TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
-                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneBlocked, SmallPlaneStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
+                   ConvBatchNormRelu, AsymmetricPadsTanh, WideConv, SmallPlaneConv, SmallPlaneBlocked, SmallPlaneStrided,
+                   PlanesInBatch, PlanesInBatchStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
                    BatchTiles) {
@@ -114,6 +119,9 @@ using WinogradF4 = Network<Input<1, 24, 24, 16>, Conv<32, 3, Same>, BatchNorm<>,
 using WinogradF2Residual =
     Network<Input<2, 14, 14, 16>, Residual<Seq<Conv<16, 3, Same>, BatchNorm<>, ReLU, Conv<16, 3, Same>, BatchNorm<>>>, ReLU>;
 using WinogradOddChannels = Network<Input<1, 28, 28, 24>, Conv<40, 3, Pad<1>>, Tanh>;
+// A batch (winograd::batched_images): F(2,3) on a 6x6 plane, an image a thread.
+using WinogradSmallPlanesInBatch =
+    Network<Input<8, 6, 6, 16>, Residual<Seq<Conv<32, 3, Same>, BatchNorm<>, ReLU, Conv<16, 3, Same>, BatchNorm<>>>, ReLU>;
 
 std::vector<int> winograd_tiles(const Plan& plan) {
     std::vector<int> tiles;
@@ -126,6 +134,7 @@ TEST_CASE("the Winograd rule: 3x3 stride-1 same convs of 16 or more channels on 
     CHECK(winograd_tiles(plan_inference<WinogradF4>(Packing::output_innermost)) == std::vector{4});
     CHECK(winograd_tiles(plan_inference<WinogradF2Residual>(Packing::output_innermost)) == std::vector{2, 2});
     CHECK(winograd_tiles(plan_inference<WinogradOddChannels>(Packing::output_innermost)) == std::vector{4});
+    CHECK(winograd_tiles(plan_inference<WinogradSmallPlanesInBatch>(Packing::output_innermost)) == std::vector{2, 2});
     CHECK(winograd_tiles(plan_inference<WideConv>(Packing::output_innermost)) == std::vector{0});         // a 10x10 plane
     CHECK(winograd_tiles(plan_inference<SmallPlaneStrided>(Packing::output_innermost)) == std::vector{0});  // stride 2
     CHECK(winograd_tiles(plan_inference<AsymmetricPadsTanh>(Packing::output_innermost)) == std::vector{0});
@@ -138,10 +147,20 @@ TEST_CASE("the Winograd rule: 3x3 stride-1 same convs of 16 or more channels on 
     }
     CHECK(f4 == 4 + 3);
     CHECK(f2 == 3);
+    // The course's ResNet-18 at 96x96: F(4,3) on the 24x24 planes; at batch 1 direct on 12x12, 6x6
+    // and 3x3, at batch 64 F(2,3) on 12x12 and 6x6 too.
+    auto tiles_of = [](const Plan& plan) {
+        std::vector<int> f2_f4(2);
+        for (const Stage& stage : plan.stages)
+            if (stage.winograd_tile) ++f2_f4[std::size_t(stage.winograd_tile / 4)];
+        return f2_f4;
+    };
+    CHECK(tiles_of(plan_inference<nets::d2l::ResNet18<1>>(Packing::output_innermost)) == std::vector{0, 4});
+    CHECK(tiles_of(plan_inference<nets::d2l::ResNet18<64>>(Packing::output_innermost)) == std::vector{6, 4});
 }
 
 TEST_CASE_TEMPLATE("a Winograd stage computes what the reference computes, within 1e-4", Net, WinogradF4, WinogradF2Residual,
-                   WinogradOddChannels) {
+                   WinogradOddChannels, WinogradSmallPlanesInBatch) {
     halide::JitNetwork& network = halide::jit<Net>();
     REQUIRE(network.plan().stages[0].winograd_tile > 0);
     StateDict tensors = testing::random_state_dict(network.plan().graph, 13);
