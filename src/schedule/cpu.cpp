@@ -170,10 +170,7 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
         // threads): the course ResNet-18 at batch 64, each 512-channel conv 11.6 -> 9.0 ms (Halide's
         // profiler), the network 100 -> 92-100 ms, 175 -> 161 ms on 1 thread; its training step
         // at batch 128 (forward convs and input gradients) 1262 -> 983 ms.
-        int plane_vectors = 1;
-        for (int v = 1; v <= 4; ++v)
-            if (channels % (lanes * v) == 0 && v * pixels <= m.accumulators) plane_vectors = v;
-        f.output.split(c, co, ci, lanes * plane_vectors)
+        f.output.split(c, co, ci, lanes * dividing_vectors(channels, lanes, m.accumulators / pixels))
             .reorder(ci, x, y, co, n)
             .vectorize(ci, lanes)
             .unroll(ci)
@@ -247,9 +244,7 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
     // The products' register tile: up to 4 vectors of output channels by as many tiles of the row
     // as the registers hold, both dividing their extents (an update's loops must not overlap).
     const int lanes = dividing_lanes(channels, m.vector_lanes);
-    int vectors = 1;
-    for (int v = 1; v <= 4; ++v)
-        if (channels % (lanes * v) == 0) vectors = v;
+    const int vectors = dividing_vectors(channels, lanes, 4);
     int tile_tx = 1;
     for (int d = 1; d <= tiles_x; ++d)
         if (tiles_x % d == 0 && d * vectors <= m.accumulators) tile_tx = d;
@@ -279,13 +274,7 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
         .unroll(xi)
         .unroll(yi);
     if (products_bytes <= (1l << 20)) {
-        // In a batch, an image a thread, every loop of the image inside: the threads split a small
-        // plane's few rows of tiles unevenly (3 rows of F(2,3) tiles at 6x6) and met three times an
-        // image. Measured (course ResNet-18 at batch 64, 2 threads, JIT): 138 -> 102 ms.
         Var txo("txo"), txi("txi");
-        const bool by_images = f.out.n() >= winograd::batched_images;
-        if (by_images) f.output.parallel(n);
-        else f.output.parallel(ty);
         const std::vector<Var> product_args = f.product.args();
         const Var pc = product_args[0], ptx = product_args[1], pty = product_args[2], pp = product_args[3];
         f.product.compute_at(f.output, n)
@@ -296,7 +285,6 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
             .unroll(cv)
             .unroll(txi)
             .fuse(co, pp, task);
-        if (!by_images) f.product.parallel(task);
         f.accumulator.compute_at(f.product, txo).vectorize(c, lanes).unroll(c).unroll(tile_x);
         f.accumulator.update().reorder(c, tile_x, f.reduction.x).vectorize(c, lanes).unroll(c).unroll(tile_x);
         const std::vector<Var> input_args = f.transformed_input.args();
@@ -306,7 +294,14 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
             .unroll(input_args[3]);
         const std::vector<Var> padded_args = f.padded.args();
         f.padded.compute_at(f.output, n).vectorize(padded_args[0], in_lanes);
-        if (!by_images) {
+        // In a batch, an image a thread, every loop of the image inside: the threads split a small
+        // plane's few rows of tiles unevenly (3 rows of F(2,3) tiles at 6x6) and met three times an
+        // image. Measured (course ResNet-18 at batch 64, 2 threads, JIT): 138 -> 102 ms.
+        if (f.out.n() >= winograd::batched_images) {
+            f.output.parallel(n);
+        } else {
+            f.output.parallel(ty);
+            f.product.parallel(task);
             f.transformed_input.parallel(input_args[2]);
             f.padded.parallel(padded_args[2]);
         }

@@ -36,6 +36,15 @@ inline int dividing_lanes(int extent, int vector_lanes) {
     return lanes;
 }
 
+// How many vectors of `lanes` channels a register tile takes across `channels`: the most, up to
+// `most` (and 4), that divide them (an update's loops must not overlap).
+inline int dividing_vectors(int channels, int lanes, int most) {
+    int vectors = 1;
+    for (int v = 1; v <= std::min(4, most); ++v)
+        if (channels % (lanes * v) == 0) vectors = v;
+    return vectors;
+}
+
 // A register tile's length along an output dimension of `extent`, at most `longest`: the one with
 // the least work, counting each tile's outputs plus one for its loads of the other operand, so a
 // length that divides the extent wins over a longer one that does not (ShiftInwards computes the
