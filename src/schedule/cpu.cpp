@@ -292,8 +292,9 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
             .reorder(input_args[0], input_args[3], input_args[1], input_args[2])
             .vectorize(input_args[0], in_lanes)
             .unroll(input_args[3]);
-        const std::vector<Var> padded_args = f.padded.args();
-        f.padded.compute_at(f.output, n).vectorize(padded_args[0], in_lanes);
+        // (Undefined where the padded input is stored whole: training's forward convs share it with
+        // their weight gradients.)
+        if (f.padded.defined()) f.padded.compute_at(f.output, n).vectorize(f.padded.args()[0], in_lanes);
         // In a batch, an image a thread, every loop of the image inside: the threads split a small
         // plane's few rows of tiles unevenly (3 rows of F(2,3) tiles at 6x6) and met three times an
         // image. Measured (course ResNet-18 at batch 64, 2 threads, JIT): 138 -> 102 ms.
@@ -303,7 +304,7 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
             f.output.parallel(ty);
             f.product.parallel(task);
             f.transformed_input.parallel(input_args[2]);
-            f.padded.parallel(padded_args[2]);
+            if (f.padded.defined()) f.padded.parallel(f.padded.args()[2]);
         }
         return;
     }
@@ -327,9 +328,10 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
         .reorder(input_args[0], input_args[3], input_args[1])
         .vectorize(input_args[0], lanes_for(in_channels, m.vector_lanes))
         .unroll(input_args[3]);
-    f.padded.compute_at(f.output, row)
-        .store_in(Halide::MemoryType::Stack)
-        .vectorize(f.padded.args()[0], lanes_for(in_channels, m.vector_lanes));
+    if (f.padded.defined())
+        f.padded.compute_at(f.output, row)
+            .store_in(Halide::MemoryType::Stack)
+            .vectorize(f.padded.args()[0], lanes_for(in_channels, m.vector_lanes));
 }
 
 namespace {

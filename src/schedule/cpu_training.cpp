@@ -123,9 +123,32 @@ void schedule_flat_cpu(Func f, const Halide::Target& target) {
 void schedule_training_cpu(Training& t, const Halide::Target& target) {
     const Machine m = machine_of(target);
     for (const ConvFuncs& conv : t.convs) schedule_conv_cpu(conv, target);
+    for (const WinogradFuncs& w : t.winograd_convs) schedule_winograd_cpu(w, target);
+    for (TransformedWeights u : t.winograd_weights) {
+        // Vectors across output channels, the positions unrolled (each its own sum of taps), threads
+        // across input channels.
+        const std::vector<Var> args = u.func.args();  // (co, ci, p)
+        bound_to(u.func, args, u.extents);
+        u.func.compute_root()
+            .reorder(args[0], args[2], args[1])
+            .vectorize(args[0], dividing_lanes(u.extents[0], m.vector_lanes))
+            .unroll(args[2])
+            .parallel(args[1]);
+    }
+    for (TransformedTiles tiles : t.winograd_tiles) {
+        // Vectors across channels, the positions unrolled, threads across images.
+        const std::vector<Var> args = tiles.func.args();  // (c, tx, ty, p, n)
+        bound_to(tiles.func, args, tiles.extents);
+        tiles.func.compute_root()
+            .reorder(args[0], args[3], args[1], args[2], args[4])
+            .vectorize(args[0], dividing_lanes(tiles.extents[0], m.vector_lanes))
+            .unroll(args[3])
+            .parallel(args[4]);
+    }
     for (const TileFuncs& tiles : t.tiles) schedule_tiles_cpu(tiles, target);
     for (WeightGradient w : t.weight_gradients) {
-        const int weights = w.extents[0] * w.extents[1] * w.extents[2] * w.extents[3];
+        int weights = 1;
+        for (int extent : w.extents) weights *= extent;
         int groups = std::min(w.batch, std::max(8, (1 << 24) / weights));
         // And 1024 output pixels a group at least, down to 8 groups: BNLeNet's second conv (8x8
         // outputs) made 3,200 tasks of 384 multiply-adds, and the step ran 4.8 ms on 2 threads,
@@ -147,9 +170,10 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         const int b = w.extents[2] > w.extents[1] ? 2 : 1;
         schedule_tiles_cpu({per_group.in(w.sum), per_group, extents, b}, target, {r[0], r[1], image_in_group});
         const int lanes = dividing_lanes(w.extents[0], m.vector_lanes);
-        bound_to(w.sum, w.sum.args(), w.extents);
-        w.sum.compute_root().vectorize(t.c, lanes).parallel(t.ky);
-        w.sum.update().vectorize(t.c, lanes).parallel(t.ky);
+        const std::vector<Var> args = w.sum.args();
+        bound_to(w.sum, args, w.extents);
+        w.sum.compute_root().vectorize(args.front(), lanes).parallel(args.back());
+        w.sum.update().vectorize(args.front(), lanes).parallel(args.back());
     }
     for (WeightView w : t.weight_views) {
         // A conv's (co, ci, kx, ky) weights read by dot products over co: co innermost.

@@ -36,11 +36,15 @@ using DropoutImages = Network<Input<3, 6, 6, 2>, Conv<3, 3, Same>, Dropout<0.25f
 using BlockedChannels = Network<Input<2, 3, 3, 8>, Conv<128, 3, Same>, Tanh, Conv<128, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
 // An input gradient of 6 channels from 16: computed as dot products over the 16 (src/schedule/cpu.cpp).
 using FewFromMany = Network<Input<2, 7, 6, 2>, Conv<6, 3, Same>, Tanh, Conv<16, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
+// 3x3 convs that training computes by Winograd (winograd.hpp's rule): F(4,3) on 24x24 planes,
+// F(2,3) on 6x6 planes in a batch of 8; the forward convs and the second's input gradient.
+using WinogradF4 = Network<Input<1, 24, 24, 16>, Conv<16, 3, Same>, Tanh, Conv<16, 3, Same, NoBias>, Tanh, GlobalAvgPool, Dense<3>>;
+using WinogradF2InBatch = Network<Input<8, 6, 6, 16>, Conv<16, 3, Same>, Tanh, Conv<32, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
-                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany) {
+                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany, WinogradF4, WinogradF2InBatch) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);
@@ -108,4 +112,45 @@ TEST_CASE("a segment's backward pass reads the conv outputs its forward pass kep
         kept += int(values.size());
     }
     CHECK(kept >= 2);  // the residual body's conv and the shortcut's
+}
+
+// The Winograd networks above are checked by Winograd: each of their convs takes F(m, 3) in the
+// forward pass, and the second conv's input gradient too (the first's input is the images).
+TEST_CASE_TEMPLATE("training computes 3x3 convs by Winograd where inference's rule says so", Net, WinogradF4, WinogradF2InBatch) {
+    Graph graph = build_graph<Net>();
+    const int tile = Net::input_shape.h() == 24 ? 4 : 2;
+    for (int op : {0, 2}) CHECK(winograd::output_tile(graph.ops[std::size_t(op)]) == tile);
+    halide::JitTraining<double> jit(graph, 100);
+    REQUIRE(jit.step().segments().size() == 1);
+    CHECK(jit.forward_funcs(0).winograd_convs.size() == 2);
+    CHECK(jit.forward_funcs(0).convs.empty());
+    // The backward pass of the last segment convolves forward again (it keeps no outputs), then
+    // the second conv's input gradient.
+    CHECK(jit.backward_funcs(0).winograd_convs.size() == 3);
+    for (const halide::WinogradFuncs& w : jit.backward_funcs(0).winograd_convs) CHECK(w.tile == tile);
+
+    // In float, as the trainers run: every gradient within 1e-4 of its tensor's largest of the
+    // float64 step above (F(4,3)'s transforms, with entries up to 8, lose the most).
+    halide::JitTraining<float> single(graph, 100);
+    const TrainingState state = pack_training_state(jit.layout(), testing::random_state_dict(graph, 21), "random weights");
+    jit.step().set_parameters(std::vector<double>(state.parameters.begin(), state.parameters.end()));
+    single.step().set_parameters(state.parameters);
+    const Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
+    const std::vector<double> images(input.data.begin(), input.data.end());
+    std::vector<std::int32_t> labels(std::size_t(Net::output_shape.n()));
+    for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = std::int32_t(k % 3);
+    jit.step().run(jit, images.data(), labels.data(), {}, 0, false);
+    single.step().run(single, input.data.data(), labels.data(), {}, 0, false);
+    const std::vector<double> exact = jit.step().gradients();
+    const std::vector<float> rounded = single.step().gradients();
+    for (const TrainingTensor& tensor : jit.layout().parameters) {
+        double largest = 0, difference = 0;
+        for (std::int64_t k = tensor.offset; k < tensor.offset + tensor.elements; ++k) {
+            largest = std::max(largest, std::abs(exact[std::size_t(k)]));
+            difference = std::max(difference, std::abs(exact[std::size_t(k)] - double(rounded[std::size_t(k)])));
+        }
+        INFO(tensor.name << ": largest " << largest << ", difference " << difference);
+        CHECK(largest > 0);
+        CHECK(difference <= 1e-4 * largest);
+    }
 }

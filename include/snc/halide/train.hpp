@@ -49,12 +49,14 @@ struct Pointwise {
     bool output = false;  // an output of the pipeline
 };
 
-// d loss / d a conv's weights: sum over the batch's pixels, reduction (x, y, n) with n last.
+// d loss / d a conv's weights: sum over the batch's pixels, reduction (x, y, n) with n last. Or,
+// for a conv computed by Winograd, the products M(co, ci, p) summed over the batch's tiles
+// (src/ops/conv.cpp): the same shape of computation.
 struct WeightGradient {
-    Halide::Func sum;          // (co, ci, kx, ky)
-    std::vector<int> extents;  // of (co, ci, kx, ky)
+    Halide::Func sum;          // (co, ci, kx, ky), or (co, ci, p)
+    std::vector<int> extents;  // of its arguments
     int batch = 0;
-    int plane = 0;  // output pixels per image
+    int plane = 0;  // terms per image: output pixels, or tiles
 };
 
 // One value per channel: a sum over (x, y, n) of an image or over (n) of features, or a Func of
@@ -72,6 +74,21 @@ struct WeightView {
     Halide::Func view;
     std::vector<int> extents;
     Halide::Var along;
+};
+
+// A conv's weights transformed in the step for Winograd's F(m, 3), U(co, ci, p) = (G g G^T)(p),
+// or its weight gradient transformed back, dw(co, ci, kx + 3 ky): a mux over the last argument,
+// with the extents of each.
+struct TransformedWeights {
+    Halide::Func func;
+    std::vector<int> extents;
+};
+
+// A Winograd weight gradient's transformed tiles, (c, tx, ty, p, n): the forward pass's input
+// (B^T d B) and the output gradient (A g A^T), stored whole, with the extents of each.
+struct TransformedTiles {
+    Halide::Func func;
+    std::vector<int> extents;
 };
 
 struct Training {
@@ -95,6 +112,9 @@ struct Training {
 
     // What the schedule places, by shape of computation.
     std::vector<ConvFuncs> convs;                   // forward convs, input gradients of convs
+    std::vector<WinogradFuncs> winograd_convs;      // the same by Winograd's F(m, 3) (winograd.hpp's rule)
+    std::vector<TransformedWeights> winograd_weights;  // what they multiply by, and weight gradients back
+    std::vector<TransformedTiles> winograd_tiles;      // what Winograd's weight gradients multiply
     std::vector<std::pair<Halide::Func, Halide::Region>> padded_inputs;  // conv inputs with their zero border
     std::vector<TileFuncs> tiles;                   // dense layers, their input and weight gradients
     std::vector<WeightGradient> weight_gradients;   // conv weight gradients
