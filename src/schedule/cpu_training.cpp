@@ -1,6 +1,8 @@
 // The CPU schedule of a training segment. Every stored Func is computed whole (compute_root) with
 // constant bounds; the convolutions, forward and input gradients alike, take the inference tiles
-// (schedule_conv_cpu), dense layers and weight gradients the register tiles of inference's dense
+// (schedule_conv_cpu), or inference's Winograd schedule (schedule_winograd_cpu: an image a thread in
+// a batch) where winograd.hpp's rule takes F(m, 3); dense layers and weight gradients (Winograd's
+// products over the transformed tiles too) the register tiles of inference's dense
 // layers (schedule_tiles_cpu); the rest runs with vectors across channels and threads across rows
 // or images. What is stored is decided here, from the facts the algorithm gives (train.hpp):
 //   - element-wise Funcs are inlined into their readers, unless shared (read by two ops: inlined,
