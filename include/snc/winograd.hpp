@@ -14,10 +14,11 @@
 //
 // The rule, one place, read by the plan (which stage uses which tile), the packer (which weights
 // it transforms), the lowering, and the training step (src/ops/conv.cpp: the forward conv, its
-// input gradient and its weight gradient, the weights transformed in the step): a Conv with a 3x3 kernel, stride 1 and one pixel of padding on
-// every side (the output plane is the input's), at least 16 input and output channels, and an
-// output plane cut evenly into tiles. Larger tiles first; at batch 1, planes too small to give every
-// thread several rows of tiles keep the direct convolution (see output_tile).
+// input gradient and its weight gradient, the weights transformed in the step): a Conv with a 3x3
+// kernel, stride 1 and one pixel of padding on every side (the output plane is the input's), at
+// least 16 input and output channels, and an output plane cut evenly into tiles. Larger tiles
+// first; at batch 1, planes too small to give every thread several rows of tiles keep the direct
+// convolution (see output_tile).
 #pragma once
 
 #include <cstdint>

@@ -333,7 +333,7 @@ private:
         const Expr value = winograd_conv(w, name, int(in.c()), [&](Expr o, Expr i, Expr at) { return weights(o, i, at); }, bias);
         if (!padded_per_image) w.padded = Func();
         f.winograd_convs.push_back(w);
-        f.winograd_weights.push_back({weights, {int(out.c()), int(in.c()), (m + 2) * (m + 2)}});
+        f.winograd_transforms.push_back({weights, {int(out.c()), int(in.c()), (m + 2) * (m + 2)}, 2});
         return value;
     }
 
@@ -365,8 +365,8 @@ private:
                                               [&](int u, int v) { return g(c, tx * m + u, ty * m + v, n); }));
         Func gradient(t.name(i, "_dw_winograd_gradient"));
         gradient(c, tx, ty, p, n) = Halide::mux(p, terms);
-        f.winograd_tiles.push_back({input, {in_channels, tiles_x, tiles_y, positions, images}});
-        f.winograd_tiles.push_back({gradient, {out_channels, tiles_x, tiles_y, positions, images}});
+        f.winograd_transforms.push_back({input, {in_channels, tiles_x, tiles_y, positions, images}, 3});
+        f.winograd_transforms.push_back({gradient, {out_channels, tiles_x, tiles_y, positions, images}, 3});
 
         RDom r(0, tiles_x, 0, tiles_y, 0, images, t.name(i, "_dw_r"));
         Func products(t.name(i, "_dw_winograd_product"));
@@ -383,7 +383,7 @@ private:
                                              [&](int a, int b) { return products(c, ci, a + alpha * b); }));
         Func dw(t.name(i, "_dw"));
         dw(c, ci, k) = Halide::mux(k, taps);
-        f.winograd_weights.push_back({dw, {out_channels, in_channels, 9}});
+        f.winograd_transforms.push_back({dw, {out_channels, in_channels, 9}, 2});
         t.set_tensor_gradient(i, 0, [dw](const std::vector<Expr>& at) { return dw(at[0], at[1], at[3] + 3 * at[2]); });
     }
 };

@@ -126,26 +126,19 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
     const Machine m = machine_of(target);
     for (const ConvFuncs& conv : t.convs) schedule_conv_cpu(conv, target);
     for (const WinogradFuncs& w : t.winograd_convs) schedule_winograd_cpu(w, target);
-    for (TransformedWeights u : t.winograd_weights) {
-        // Vectors across output channels, the positions unrolled (each its own sum of taps), threads
-        // across input channels.
-        const std::vector<Var> args = u.func.args();  // (co, ci, p)
+    for (StoredTransform u : t.winograd_transforms) {
+        // Vectors across the first argument (channels), the positions unrolled (each its own sum),
+        // threads across the outermost of the rest: input channels for weights, images for tiles.
+        const std::vector<Var> args = u.func.args();
+        std::vector<Halide::VarOrRVar> order{args[0], args[std::size_t(u.position)]};
+        for (std::size_t d = 1; d < args.size(); ++d)
+            if (int(d) != u.position) order.push_back(args[d]);
         bound_to(u.func, args, u.extents);
         u.func.compute_root()
-            .reorder(args[0], args[2], args[1])
+            .reorder(order)
             .vectorize(args[0], dividing_lanes(u.extents[0], m.vector_lanes))
-            .unroll(args[2])
-            .parallel(args[1]);
-    }
-    for (TransformedTiles tiles : t.winograd_tiles) {
-        // Vectors across channels, the positions unrolled, threads across images.
-        const std::vector<Var> args = tiles.func.args();  // (c, tx, ty, p, n)
-        bound_to(tiles.func, args, tiles.extents);
-        tiles.func.compute_root()
-            .reorder(args[0], args[3], args[1], args[2], args[4])
-            .vectorize(args[0], dividing_lanes(tiles.extents[0], m.vector_lanes))
-            .unroll(args[3])
-            .parallel(args[4]);
+            .unroll(args[std::size_t(u.position)])
+            .parallel(order.back().var);
     }
     for (const TileFuncs& tiles : t.tiles) schedule_tiles_cpu(tiles, target);
     for (WeightGradient w : t.weight_gradients) {

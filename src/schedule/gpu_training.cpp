@@ -36,8 +36,7 @@ void schedule_training_gpu(Training& t, const Halide::Target& target) {
         for (std::size_t d = 0; d < 4; ++d) w.output.bound(w.output.args()[d], 0, halide_extents(w.out)[d]);
         schedule_winograd_gpu(w);
     }
-    for (const TransformedWeights& u : t.winograd_weights) schedule_pointwise_gpu(u.func, u.extents);
-    for (const TransformedTiles& tiles : t.winograd_tiles) schedule_pointwise_gpu(tiles.func, tiles.extents);
+    for (const StoredTransform& u : t.winograd_transforms) schedule_pointwise_gpu(u.func, u.extents);
     for (const TileFuncs& tiles : t.tiles) schedule_tiles_gpu(tiles);
     for (WeightGradient w : t.weight_gradients) {
         // Partial sums per group of images, each a tile job over (co, ci), then their sum.

@@ -76,19 +76,16 @@ struct WeightView {
     Halide::Var along;
 };
 
-// A conv's weights transformed in the step for Winograd's F(m, 3), U(co, ci, p) = (G g G^T)(p),
-// or its weight gradient transformed back, dw(co, ci, kx + 3 ky): a mux over the last argument,
-// with the extents of each.
-struct TransformedWeights {
+// A Winograd transform the step stores whole: a mux over its argument number `position` (a
+// position of the alpha x alpha tile, or a kernel tap), with the extents of each argument.
+//   a conv's weights for F(m, 3), U(co, ci, p) = (G g G^T)(p), or its weight gradient transformed
+//   back, dw(co, ci, kx + 3 ky) (position 2);
+//   a Winograd weight gradient's tiles (c, tx, ty, p, n): the forward pass's input (B^T d B) and
+//   the output gradient (A g A^T) (position 3).
+struct StoredTransform {
     Halide::Func func;
     std::vector<int> extents;
-};
-
-// A Winograd weight gradient's transformed tiles, (c, tx, ty, p, n): the forward pass's input
-// (B^T d B) and the output gradient (A g A^T), stored whole, with the extents of each.
-struct TransformedTiles {
-    Halide::Func func;
-    std::vector<int> extents;
+    int position = 0;
 };
 
 struct Training {
@@ -113,8 +110,7 @@ struct Training {
     // What the schedule places, by shape of computation.
     std::vector<ConvFuncs> convs;                   // forward convs, input gradients of convs
     std::vector<WinogradFuncs> winograd_convs;      // the same by Winograd's F(m, 3) (winograd.hpp's rule)
-    std::vector<TransformedWeights> winograd_weights;  // what they multiply by, and weight gradients back
-    std::vector<TransformedTiles> winograd_tiles;      // what Winograd's weight gradients multiply
+    std::vector<StoredTransform> winograd_transforms;  // their weights, and the weight gradients' tiles
     std::vector<std::pair<Halide::Func, Halide::Region>> padded_inputs;  // conv inputs with their zero border
     std::vector<TileFuncs> tiles;                   // dense layers, their input and weight gradients
     std::vector<WeightGradient> weight_gradients;   // conv weight gradients
