@@ -196,17 +196,22 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
         placement.own_threads() && f.out.h() * f.out.w() * f.out.n() <= 64 && in_channels >= 64 && channels >= 64;
     if (small_plane) {
         // Few output pixels, many weights (ResNet's last stage: 7x7 outputs, 9.4 MB of weights per
-        // conv): weights are the traffic. Each thread takes whole channel tiles; the tile's plane of
-        // accumulators stays in L1 while the input channels pass in chunks of 128, so every weight
-        // comes from memory once. Measured, 3x3 conv 512->512 at 7x7 with cold weights, 2 threads:
-        // 1.89 ms (123 GFLOP/s) against 3.54 ms for the row-tile schedule below.
-        Halide::RVar chunk("chunk"), in_chunk("in_chunk");
+        // conv): weights are the traffic. Each thread takes whole channel tiles, the tile's plane of
+        // accumulators in L1. The kernel taps are the outer loops, in the order the blocked weights
+        // lie in memory (input channel, then column, then row), and the plane's rows pass inside
+        // each tap: a tile's weights are one sequential stream from memory, each tap's (128 KB at
+        // 512 input channels) read again from L2 by the other rows. With the rows outside the taps
+        // and the input channels in chunks of 128, the first row fetched a chunk's nine taps while
+        // the other rows computed with the memory idle. Measured (1 thread, JIT, Halide's
+        // profiler): the course ResNet-18 at batch 1, each 3x3 512->512 conv 0.58-0.65 -> 0.38-0.47
+        // ms (the 9.4 MB at 20-25 GB/s, this machine's single-thread stream rate), the 6x6 convs
+        // 0.30-0.35 -> 0.23-0.27 ms, the network 4.54-4.78 -> 3.93-3.95 ms (2.91-2.99 -> 2.53-2.69
+        // on 2 threads); torchvision's 7x7 512->512 convs 1.50-1.61 -> 1.36-1.40 ms.
         f.output.parallel(co);
         f.accumulator.compute_at(f.output, co).vectorize(c, lanes).unroll(c);
         f.accumulator.update()
-            .split(ci_r, chunk, in_chunk, std::min(128, in_channels))
             .split(x, xo, xi, tile_x, TailStrategy::GuardWithIf)
-            .reorder(c, xi, in_chunk, kx_r, ky_r, xo, y, n, chunk)
+            .reorder(c, xi, ci_r, xo, y, n, kx_r, ky_r)
             .vectorize(c, lanes)
             .unroll(c)
             .unroll(xi);
