@@ -16,9 +16,8 @@
 // it transforms), the lowering, and the training step (src/ops/conv.cpp: the forward conv, its
 // input gradient and its weight gradient, the weights transformed in the step): a Conv with a 3x3
 // kernel, stride 1 and one pixel of padding on every side (the output plane is the input's), at
-// least 16 input and output channels, and an output plane cut evenly into tiles. Larger tiles
-// first; at batch 1, planes too small to give every thread several rows of tiles keep the direct
-// convolution (see output_tile).
+// least 16 input and output channels, and an output plane of 6 or more cut evenly into tiles.
+// Larger tiles first (see output_tile).
 #pragma once
 
 #include <cstdint>
@@ -66,20 +65,22 @@ constexpr Transforms transforms(int m) {
     return {};
 }
 
-// A batch of this many images or more is computed an image a thread (schedule_winograd_cpu), and
-// takes F(2,3) on small planes too.
+// A batch of this many images or more is computed an image a thread (schedule_winograd_cpu).
 inline constexpr std::int64_t batched_images = 8;
 
 // The output tile m of a conv op under the rule above: 4, 2, or 0 (direct convolution).
 // Planes: torchvision's ResNet-18 has 56 and 28 (F(4,3)), 14 (F(2,3)), 7 (direct); the course's
-// 24 (F(4,3)), 12, 6 and 3. Measured on the 2-core machine, 1 thread (the other core busy),
-// conv + ReLU alone, direct against Winograd: 64->64 at 24x24 0.42 / 0.20 ms (F(4,3)); 128->128
-// at 28x28 1.88 / 1.08 ms (F(4,3)); at 12x12 (128 channels) and 6x6 (256) within 7 %, inside the
-// noise, so small planes stay direct at batch 1, where the threads split each image's rows of
-// tiles. In a batch (batched_images), each image is one thread's and the small planes gain: the
-// course ResNet-18 at batch 64 (JIT, Halide's profiler, 1 thread), its 12x12 and 6x6 3x3 convs
-// 12.4-13.8 ms each direct, 6.9-8.3 ms with F(2,3) and its transforms; the network 217 -> 175 ms on
-// 1 thread, 140 -> 100 ms on 2 (without the profiler).
+// 24 (F(4,3)), 12 and 6 (F(2,3)), 3 (direct). Measured on the 2-core machines, conv + ReLU alone,
+// direct against Winograd: 64->64 at 24x24 0.42 / 0.20 ms (F(4,3)); 128->128 at 28x28 1.88 / 1.08
+// ms (F(4,3)); F(2,3) at 12x12 (128 channels) and 6x6 (256) at batch 1 within 7 % on the machine
+// whose AVX-512 runs at half width (1 thread), and in a batch, an image a thread, the course
+// ResNet-18 at batch 64 (JIT, Halide's profiler, 1 thread) 12.4-13.8 -> 6.9-8.3 ms a conv, the
+// network 217 -> 175 ms (140 -> 100 ms on 2 threads). On the full-width machine (FMA peak 218
+// GFLOP/s a thread), the course ResNet-18 at batch 1 (JIT, 1 thread, Halide's profiler): its
+// 12x12 convs 0.21-0.23 -> 0.11-0.13 ms, its 6x6 convs 0.24-0.25 -> 0.16-0.22 ms, the network
+// 3.77 -> 3.23 ms (without the profiler, five rounds interleaved: 4.26-4.62 -> 3.61-4.13 ms); on 2
+// threads the same within the noise (fastest of six rounds 2.01 / 1.85 ms). Planes of 6 and up
+// therefore take F(2,3) at every batch size.
 constexpr int output_tile(const Op& op) {
     if (op.spec.kind != OpKind::conv) return 0;
     const Window& w = op.spec.window;
@@ -88,8 +89,7 @@ constexpr int output_tile(const Op& op) {
     if (op.in.c() < 16 || op.out.c() < 16) return 0;
     const std::int64_t height = op.out.h(), width = op.out.w();
     if (height % 4 == 0 && width % 4 == 0 && height >= 24 && width >= 24) return 4;
-    if (height % 2 == 0 && width % 2 == 0 && height >= 14 && width >= 14) return 2;
-    if (op.out.n() >= batched_images && height % 2 == 0 && width % 2 == 0 && height >= 6 && width >= 6) return 2;
+    if (height % 2 == 0 && width % 2 == 0 && height >= 6 && width >= 6) return 2;
     return 0;
 }
 
