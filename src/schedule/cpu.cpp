@@ -204,9 +204,10 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
         // and the input channels in chunks of 128, the first row fetched a chunk's nine taps while
         // the other rows computed with the memory idle. Measured (1 thread, JIT, Halide's
         // profiler): the course ResNet-18 at batch 1, each 3x3 512->512 conv 0.58-0.65 -> 0.38-0.47
-        // ms (the 9.4 MB at 20-25 GB/s, this machine's single-thread stream rate), the 6x6 convs
-        // 0.30-0.35 -> 0.23-0.27 ms, the network 4.54-4.78 -> 3.93-3.95 ms (2.91-2.99 -> 2.53-2.69
-        // on 2 threads); torchvision's 7x7 512->512 convs 1.50-1.61 -> 1.36-1.40 ms.
+        // ms (the 9.4 MB at 20-25 GB/s, this machine's single-thread stream rate), its 6x6 convs
+        // (direct then; F(2,3) since) 0.30-0.35 -> 0.23-0.27 ms, the network 4.54-4.78 -> 3.93-3.95
+        // ms (2.91-2.99 -> 2.53-2.69 on 2 threads); torchvision's 7x7 512->512 convs 1.50-1.61 ->
+        // 1.36-1.40 ms.
         f.output.parallel(co);
         f.accumulator.compute_at(f.output, co).vectorize(c, lanes).unroll(c);
         f.accumulator.update()
