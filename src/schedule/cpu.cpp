@@ -242,6 +242,26 @@ void schedule_conv_cpu(ConvFuncs f, const Halide::Target& target, const Placemen
     }
 }
 
+namespace {
+
+// The input transform V(c, tx, ty, p, n): a vector of channels at every position p of one tile in
+// one loop body (p unrolled inside the channel vectors' loop), so the tile's (m + 2)^2 input
+// vectors can be loaded once for all its positions. With the channel vectors' loop inside p, each
+// position reloaded the inputs its sum reads (F(4,3): 9 to 16, 484 loads a tile against 36).
+// Measured (1 thread, JIT, Halide's profiler): torchvision ResNet-18's input
+// transforms 0.89 -> 0.53 ms a run, the course ResNet-18's 0.15 -> 0.08 ms; 2 threads 0.57 ->
+// 0.31 ms (torchvision). `outer`: the tile loops, innermost first.
+void schedule_input_transform(Func transformed, int lanes, std::vector<Var> outer) {
+    const std::vector<Var> args = transformed.args();  // (c, tx, ty, p, n)
+    const Var c = args[0], p = args[3];
+    Var co("transform_co"), cv("transform_cv");
+    std::vector<Halide::VarOrRVar> order{cv, p, co};
+    for (const Var& v : outer) order.push_back(v);
+    transformed.split(c, co, cv, lanes).reorder(order).vectorize(cv).unroll(p);
+}
+
+}  // namespace
+
 void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
     const Machine m = machine_of(target);
     const Var c = f.c, x = f.x, y = f.y, n = f.n;
@@ -294,10 +314,8 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
         f.accumulator.compute_at(f.product, txo).vectorize(c, lanes).unroll(c).unroll(tile_x);
         f.accumulator.update().reorder(c, tile_x, f.reduction.x).vectorize(c, lanes).unroll(c).unroll(tile_x);
         const std::vector<Var> input_args = f.transformed_input.args();
-        f.transformed_input.compute_at(f.output, n)
-            .reorder(input_args[0], input_args[3], input_args[1], input_args[2])
-            .vectorize(input_args[0], in_lanes)
-            .unroll(input_args[3]);
+        f.transformed_input.compute_at(f.output, n);
+        schedule_input_transform(f.transformed_input, in_lanes, {input_args[1], input_args[2]});
         // (Undefined where the padded input is stored whole: training's forward convs share it with
         // their weight gradients.)
         if (f.padded.defined()) f.padded.compute_at(f.output, n).vectorize(f.padded.args()[0], in_lanes);
@@ -330,10 +348,8 @@ void schedule_winograd_cpu(WinogradFuncs f, const Halide::Target& target) {
         .unroll(cv)
         .unroll(txi);
     const std::vector<Var> input_args = f.transformed_input.args();
-    f.transformed_input.compute_at(f.output, row)
-        .reorder(input_args[0], input_args[3], input_args[1])
-        .vectorize(input_args[0], lanes_for(in_channels, m.vector_lanes))
-        .unroll(input_args[3]);
+    f.transformed_input.compute_at(f.output, row);
+    schedule_input_transform(f.transformed_input, in_lanes, {input_args[1]});
     if (f.padded.defined())
         f.padded.compute_at(f.output, row)
             .store_in(Halide::MemoryType::Stack)
