@@ -3,7 +3,7 @@
 (onnxruntime-node), same models, same inputs, same thread counts. Run by scripts/bench.
 
 For every model it first checks that the three agree on one input (snc and ONNX Runtime against
-PyTorch eager), then times each at 1 and 2 threads, and prints the median latencies, the ratios
+PyTorch eager), then times each at 1 and 2 threads, the engines taking turns (--rounds), and prints the median latencies, the ratios
 snc / peer (below 1: snc is faster) and snc's effective GFLOP/s against the FP32 peak measured by
 bench/fma_peak in the same run. Effective: the arithmetic of direct convolution (2 flops per
 multiply-add of the network) per second, whatever the algorithm; a schedule that does less
@@ -58,9 +58,9 @@ def measure_peak(build):
 
 
 class Case:
-    def __init__(self, name, make_model, program, shape, multiply_adds, runs):
+    def __init__(self, name, make_model, program, shape, multiply_adds, runs, rounds=None):
         self.name, self.make_model, self.program = name, make_model, program
-        self.shape, self.multiply_adds, self.runs = shape, multiply_adds, runs
+        self.shape, self.multiply_adds, self.runs, self.rounds = shape, multiply_adds, runs, rounds
 
 
 def bench_case(case, args, scratch, peak):
@@ -103,13 +103,20 @@ def bench_case(case, args, scratch, peak):
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        with torch.no_grad():
-            eager = median_ms(lambda: model(x), case.runs)
-            jit = median_ms(lambda: traced(x), case.runs)
-        ort_ms = json.loads(run(ort + [str(threads), str(case.runs), ort_out]))["median_ms"]
-        text = run([case.program, "--weights", weights, "--input", nhwc, "--bench", str(case.runs),
-                    "--threads", str(threads)] + device)
-        snc_ms = float(re.search(r"median latency: ([\d.]+) ms", text).group(1))
+        # The engines take turns, `rounds` times, each `runs` runs a turn; each figure is the median
+        # of an engine's turns. On this shared machine a neighbour's burst slows whichever engine
+        # runs through it (the 2-thread figures moved by up to 2x between two runs): with one turn
+        # each it fell on one engine's figure whole, with turns it falls on one turn of several.
+        turns = {"eager": [], "jit": [], "ort": [], "snc": []}
+        for _ in range(case.rounds or args.rounds):
+            with torch.no_grad():
+                turns["eager"].append(median_ms(lambda: model(x), case.runs))
+                turns["jit"].append(median_ms(lambda: traced(x), case.runs))
+            turns["ort"].append(json.loads(run(ort + [str(threads), str(case.runs), ort_out]))["median_ms"])
+            text = run([case.program, "--weights", weights, "--input", nhwc, "--bench", str(case.runs),
+                        "--threads", str(threads)] + device)
+            turns["snc"].append(float(re.search(r"median latency: ([\d.]+) ms", text).group(1)))
+        eager, jit, ort_ms, snc_ms = (sorted(turns[k])[len(turns[k]) // 2] for k in ("eager", "jit", "ort", "snc"))
         gflops = 2 * case.multiply_adds / snc_ms / 1e6
         rows.append((threads, snc_ms, eager, jit, ort_ms, gflops))
         print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.2f} ms | torch eager {eager:8.2f} | "
@@ -206,7 +213,11 @@ def main():
     parser.add_argument("--build", required=True, help="snc's build directory")
     parser.add_argument("--node", default="node")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="turns each engine takes at every inference case (default 3, 1 with --quick)")
     args = parser.parse_args()
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
     torch.set_num_interop_threads(1)
     programs = os.path.join(args.build, "examples")
     scale = 0.25 if args.quick else 1.0
@@ -217,7 +228,7 @@ def main():
              os.path.join(programs, "snc-d2l-resnet18"), (1, 1, 96, 96), D2L_RESNET18_MULTIPLY_ADDS, max(3, int(30 * scale))),
         Case("course ResNet-18 (96x96), batch 64", torch_models.d2l_resnet18,
              os.path.join(args.build, "bench", "snc-d2l-resnet18-b64"), (64, 1, 96, 96), 64 * D2L_RESNET18_MULTIPLY_ADDS,
-             max(3, int(8 * scale))),
+             max(3, int(8 * scale)), rounds=1),  # runs of 0.1-1 s: one turn (three took 9 of the bench's 19 minutes)
         Case("BNLeNet, batch 128", torch_models.bnlenet,
              os.path.join(programs, "snc-bnlenet"), (128, 1, 28, 28), 36_049_920, max(3, int(30 * scale))),
     ]
@@ -225,6 +236,8 @@ def main():
     print(f"FP32 peak measured now (bench/fma_peak): 1 thread {peak[1]:.1f} GFLOP/s, 2 threads {peak[2]:.1f} GFLOP/s")
     print(f"PyTorch {torch.__version__}, ONNX Runtime {onnxruntime_version()} (onnxruntime-node); "
           f"ratios are snc / peer: below 1.00 snc is faster")
+    print(f"Inference: the engines take {args.rounds} turns in rotation (batch 64: one); each figure is the median of an "
+          f"engine's turns, each turn the median of its runs")
     with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
         for case in cases:
             bench_case(case, args, scratch, peak)
