@@ -3,11 +3,11 @@
 (onnxruntime-node), same models, same inputs, same thread counts. Run by scripts/bench.
 
 For every model it first checks that the three agree on one input (snc and ONNX Runtime against
-PyTorch eager), then times each at 1 and 2 threads, the engines taking turns (--rounds), and prints the median latencies, the ratios
-snc / peer (below 1: snc is faster) and snc's effective GFLOP/s against the FP32 peak measured by
-bench/fma_peak in the same run. Effective: the arithmetic of direct convolution (2 flops per
-multiply-add of the network) per second, whatever the algorithm; a schedule that does less
-arithmetic (Winograd) can pass 100 % of peak.
+PyTorch eager), then times each at 1 and 2 threads, the engines taking turns (--rounds), and
+prints the median latencies, the ratios snc / peer (below 1: snc is faster) and snc's effective
+GFLOP/s against the FP32 peak measured by bench/fma_peak in the same run. Effective: the
+arithmetic of direct convolution (2 flops per multiply-add of the network) per second, whatever the
+algorithm; a schedule that does less arithmetic (Winograd) can pass 100 % of peak.
 Then training, against PyTorch eager: a BNLeNet epoch on Fashion-MNIST and steps of the course's
 ResNet-18 (batch 128, 96x96).
 """
@@ -214,7 +214,7 @@ def main():
     parser.add_argument("--node", default="node")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="turns each engine takes at every inference case (default 3, 1 with --quick)")
+                        help="turns each engine takes at every batch-1 and BNLeNet case (default 3, 1 with --quick; batch 64 takes one)")
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3
