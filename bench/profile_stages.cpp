@@ -23,6 +23,7 @@
 #include <snc/halide/jit.hpp>
 #include <snc/runtime/allocator.hpp>
 #include <snc/runtime/huge_pages.hpp>
+#include <snc/runtime/thread_pool.hpp>
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 
@@ -115,6 +116,12 @@ int main(int argc, char** argv) {
     // time in the first Func to touch them.
     handlers.custom_malloc = [](Halide::JITUserContext*, size_t bytes) { return runtime::BlockCache::instance().allocate(bytes); };
     handlers.custom_free = [](Halide::JITUserContext*, void* block) { runtime::BlockCache::instance().release(block); };
+    // And their thread pool (snc/runtime/thread_pool.hpp): each thread the same band of every loop.
+    static runtime::BandedThreadPool pool(runtime::pipeline_threads(argc > 3 ? std::atoi(argv[3]) : 0));
+    handlers.custom_do_par_for = [](Halide::JITUserContext* context, int (*task)(Halide::JITUserContext*, int, uint8_t*), int min,
+                                    int size, uint8_t* closure) {
+        return pool.run(context, reinterpret_cast<halide_task_t>(task), min, size, closure);
+    };
     Halide::Internal::JITSharedRuntime::set_default_handlers(handlers);
     if (training) return profile_training(graph, target, runs, argv[1]);
     const Packing packing = std::getenv("SNC_PACKING") ? Packing(std::atoi(std::getenv("SNC_PACKING"))) : halide::packing_for(target);

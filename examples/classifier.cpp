@@ -32,6 +32,7 @@
 #include <snc/runtime/allocator.hpp>
 #include <snc/runtime/devices.hpp>
 #include <snc/runtime/huge_pages.hpp>
+#include <snc/runtime/thread_pool.hpp>
 
 #include <snc/cli.hpp>
 
@@ -233,6 +234,7 @@ int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     if (options.threads) halide_set_num_threads(options.threads);
     snc::runtime::cache_pipeline_allocations();
+    snc::runtime::run_parallel_loops_in_bands(options.threads);  // each thread the same band of every stage
     char why[4096];
     if (SNC_CALL(_set_device)(*snc::runtime::parse_device(options.device), why, sizeof why) != 0) {
         std::cerr << argv[0] << ": --device " << options.device << ": " << why << "\n";

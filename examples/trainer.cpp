@@ -42,6 +42,7 @@
 #include <snc/runtime/aot_training.hpp>
 #include <snc/runtime/devices.hpp>
 #include <snc/runtime/population.hpp>
+#include <snc/runtime/thread_pool.hpp>
 #include <snc/runtime/training_step.hpp>
 
 #include <snc/cli.hpp>
@@ -250,6 +251,7 @@ int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     if (options.threads) halide_set_num_threads(options.threads);
     snc::runtime::cache_pipeline_allocations();
+    snc::runtime::run_parallel_loops_in_bands(options.threads);  // each thread the same band of every stage
     const char* program = argv[0];
     std::string output_failure;  // the first --log or --plot that could not be written
     try {
