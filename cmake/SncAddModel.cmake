@@ -178,8 +178,11 @@ function(snc_add_model TARGET)
   if(ARG_WEIGHTS)
     set_source_files_properties("${work}/${id}.cpp" PROPERTIES OBJECT_DEPENDS "${SNC_PACKED_FILE}")
   endif()
+  # Linking the model is all a caller does: its header needs HalideRuntime.h (the Halide
+  # libraries' usage requirement) and snc/runtime/device.h (snc::runtime_c: an include folder, no
+  # Boost, no C++ standard), so a C program builds with nothing else.
   target_include_directories(${TARGET} PUBLIC "$<BUILD_INTERFACE:${work}/include>")
-  target_link_libraries(${TARGET} PUBLIC ${id}_halide ${device_libraries} PRIVATE snc::io)
+  target_link_libraries(${TARGET} PUBLIC ${id}_halide ${device_libraries} snc::runtime_c PRIVATE snc::io)
   target_compile_features(${TARGET} PRIVATE cxx_std_20)
   if(ARG_ONNX)
     add_dependencies(${TARGET} ${id}.import)
@@ -190,9 +193,10 @@ endfunction()
 #
 # Compiles the training step of <C++ type> (batch norm in training mode, softmax cross-entropy,
 # the backward pass) segment by segment (include/snc/training.hpp) into <id>_step, whose header
-# <id>_training.h gives snc_training::<id>::functions() for TrainingStep's AOT engine; and the same
-# network for inference into <id>_inference (snc_add_model, weights at run time) to evaluate with.
-# <target> is an INTERFACE library of both. TARGETS as for snc_add_model; the first the CPU can run
+# <id>_training.h (C++) gives snc_training::<id>::functions() for TrainingStep's AOT engine; and the
+# same network for inference into <id>_inference (snc_add_model, weights at run time; its C header
+# <id>_inference.h) to evaluate with. <target> is an INTERFACE library of both: linking it is all a
+# program needs for either header. TARGETS as for snc_add_model; the first the CPU can run
 # is used.
 function(snc_add_training TARGET)
   cmake_parse_arguments(ARG "" "NETWORK;HEADER" "TARGETS" ${ARGN})
@@ -232,8 +236,10 @@ function(snc_add_training TARGET)
   set_source_files_properties(${objects} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
   add_library(${id}_step STATIC ${objects})
   set_target_properties(${id}_step PROPERTIES LINKER_LANGUAGE CXX)
+  # <id>_training.h is C++: it includes snc/runtime/aot_training.hpp, which needs the network
+  # language (snc::snc: Boost.Hana, C++20) and Halide's runtime headers.
   target_include_directories(${id}_step INTERFACE "$<BUILD_INTERFACE:${work}>")
-  target_link_libraries(${id}_step INTERFACE ${runtime})
+  target_link_libraries(${id}_step INTERFACE ${runtime} snc::snc)
 
   add_library(${TARGET} INTERFACE)
   target_link_libraries(${TARGET} INTERFACE ${id}_step ${id}_inference)

@@ -1,5 +1,5 @@
-# Exports the test models with PyTorch, installs this build of snc, then configures, builds and
-# runs tests/onnx against it:
+# Exports the test models with PyTorch, installs this build of snc into a fresh prefix, then
+# configures, builds and runs a copy of tests/onnx against it:
 #   cmake -DSNC_BUILD=... -DSOURCE=... -DWORK=... -DPYTHON=... -P RunOnnxImport.cmake
 # Says "skipped" when Debian's python3-torch is not installed.
 cmake_minimum_required(VERSION 3.25)
@@ -9,13 +9,19 @@ if(no_torch)
   return()  # CTest marks the test skipped by this line (SKIP_REGULAR_EXPRESSION)
 endif()
 include("${CMAKE_CURRENT_LIST_DIR}/../Step.cmake")
+set(models "${WORK}/models")
 file(MAKE_DIRECTORY "${WORK}")
-if(NOT EXISTS "${WORK}/models/every_op.onnx" OR "${SOURCE}/export_models.py" IS_NEWER_THAN "${WORK}/models/every_op.onnx")
-  step("${PYTHON}" "${SOURCE}/export_models.py" "${WORK}/models")
+if(NOT EXISTS "${models}/every_op.onnx" OR "${SOURCE}/export_models.py" IS_NEWER_THAN "${models}/every_op.onnx")
+  step("${PYTHON}" "${SOURCE}/export_models.py" "${models}")
 endif()
-file(REMOVE_RECURSE "${WORK}/prefix")
+file(REMOVE_RECURSE "${WORK}/prefix" "${WORK}/src" "${WORK}/build")
 step("${CMAKE_COMMAND}" --install "${SNC_BUILD}" --prefix "${WORK}/prefix")
-step("${CMAKE_COMMAND}" -S "${SOURCE}" -B "${WORK}/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
-     "-DCMAKE_PREFIX_PATH=${WORK}/prefix" "-DSNC_ONNX_MODELS=${WORK}/models")
+# The project as a user has it: the README's lines, the C program, the exported model.
+file(COPY "${SOURCE}/" DESTINATION "${WORK}/src")
+file(COPY "${SOURCE}/../consumer/main.c" "${SOURCE}/../consumer/floats.h" DESTINATION "${WORK}/src")
+file(COPY_FILE "${models}/bnlenet.onnx" "${WORK}/src/model.onnx")
+step("${CMAKE_COMMAND}" -S "${WORK}/src" -B "${WORK}/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+     "-DCMAKE_PREFIX_PATH=${WORK}/prefix" "-DSNC_ONNX_MODELS=${models}")
 step("${CMAKE_COMMAND}" --build "${WORK}/build")
+step("${WORK}/build/app" "${models}/bnlenet_input.f32" "${models}/bnlenet_expected.f32")
 step("${WORK}/build/check")
