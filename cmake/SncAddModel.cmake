@@ -121,8 +121,10 @@ function(snc_add_model TARGET)
     set(stmt_argument STMT stmt_file)
   endif()
   _snc_split_targets("snc_add_model(${TARGET})" "${ARG_TARGETS}" cpu_targets SNC_CUDA_TARGET SNC_OPENCL_TARGET)
+  # user_context: every error a call raises reaches Halide's handler with that call's CallErrors
+  # (snc/runtime/call_errors.hpp), so that a misuse or a failure is a status, never an abort.
   add_halide_library(${id}_halide FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_cpu
-                     TARGETS ${cpu_targets} ${runtime_argument} ${stmt_argument})
+                     TARGETS ${cpu_targets} FEATURES user_context ${runtime_argument} ${stmt_argument})
   if(NOT runtime)
     set(runtime ${id}_halide.runtime)
     set_property(GLOBAL PROPERTY SNC_HALIDE_RUNTIME ${runtime})
@@ -135,7 +137,7 @@ function(snc_add_model TARGET)
     string(TOUPPER "${device}" DEVICE)
     if(SNC_${DEVICE}_TARGET)
       add_halide_library(${id}_halide_${device} FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_${device}
-                         TARGETS ${SNC_${DEVICE}_TARGET} USE_RUNTIME ${runtime})
+                         TARGETS ${SNC_${DEVICE}_TARGET} FEATURES user_context USE_RUNTIME ${runtime})
       list(APPEND device_libraries ${id}_halide_${device})
       set(SNC_HAS_${DEVICE} 1)
     endif()

@@ -142,7 +142,7 @@ public:
         if (result != 0) {
             const int device = SNC_CALL(_device)();
             std::string failure = "the compiled network failed on " + std::string(snc::runtime::device_name(device)) +
-                                  " with Halide error " + std::to_string(result) + ": " + snc::runtime::take_halide_error();
+                                  " (snc status " + std::to_string(result) + "): " + SNC_CALL(_last_error)();
             // A device builds its kernels on the first call: failing there, it cannot be used (exit 2).
             if (device != SNC_DEVICE_CPU && !ran_)
                 throw snc::Error(std::string(snc::runtime::device_label(device)) + " cannot be used: " + failure);

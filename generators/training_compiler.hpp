@@ -52,7 +52,10 @@ int training_compiler_main(int argc, char** argv) {
         const std::vector<Segment> segments = training_segments(graph);
         const std::size_t count = segments.size();
         std::vector<Halide::Target> targets;
-        for (int a = 3; a < argc; ++a) targets.push_back(Halide::Target(argv[a]).with_feature(Halide::Target::NoRuntime));
+        // UserContext: every error a pass raises reaches Halide's handler with the engine's CallErrors
+        // (snc/runtime/call_errors.hpp): a failure is an exception in the caller, never an abort.
+        for (int a = 3; a < argc; ++a)
+            targets.push_back(Halide::Target(argv[a]).with_feature(Halide::Target::NoRuntime).with_feature(Halide::Target::UserContext));
         const Packing packing = training_packing_for(targets[0]);
         for (const Halide::Target& target : targets)
             if (training_packing_for(target) != packing)

@@ -53,12 +53,29 @@ Constant read_tensor(const onnx::TensorProto& tensor, const std::filesystem::pat
     if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {  // torch writes these for models over 2 GB
         std::string location;
         std::uint64_t offset = 0, length = 0;
+        auto number = [&](const std::string& key, const std::string& text) {
+            std::uint64_t value = 0;
+            if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+                throw Error(model + ": tensor '" + tensor.name() + "' has external data whose " + key + " is not a number: '" + text + "'");
+            for (char c : text) value = value * 10 + std::uint64_t(c - '0');
+            return value;
+        };
         for (const auto& entry : tensor.external_data()) {
             if (entry.key() == "location") location = entry.value();
-            if (entry.key() == "offset") offset = std::stoull(entry.value());
-            if (entry.key() == "length") length = std::stoull(entry.value());
+            if (entry.key() == "offset") offset = number("offset", entry.value());
+            if (entry.key() == "length") length = number("length", entry.value());
         }
-        const std::string file = (directory / location).string();
+        // As ONNX's checker requires: a file beside the model or below it, never one elsewhere
+        // (an absolute path, "..", a device such as /dev/zero).
+        const std::filesystem::path relative(location);
+        if (location.empty() || relative.is_absolute() ||
+            std::any_of(relative.begin(), relative.end(), [](const std::filesystem::path& part) { return part == ".."; }))
+            throw Error(model + ": tensor '" + tensor.name() + "' has external data at '" + location +
+                        "', which is not a path inside the model's folder");
+        const std::string file = (directory / relative).string();
+        std::error_code status;
+        if (!std::filesystem::is_regular_file(file, status))
+            throw Error(file + ": the external data of tensor '" + tensor.name() + "' is not a regular file");
         std::vector<char> bytes = io::read_file(file);
         if (!length) length = bytes.size() - std::min<std::uint64_t>(offset, bytes.size());
         if (offset > bytes.size() || length > bytes.size() - offset)
@@ -173,6 +190,7 @@ public:
         : model_(model), graph_(model.graph()), path_(path), options_(options) {}
 
     Result run() {
+        check_arity();
         collect_constants();
         const std::string input = find_input();
         for (int i = 0; i < graph_.node_size(); ++i) {
@@ -200,6 +218,22 @@ public:
     }
 
 private:
+    // What every later step takes for granted of a node's inputs and outputs: one output at least,
+    // named; an input at least (but for a Constant); two for the products. The fuzzer's first
+    // finding was a node without outputs (snc-import aborted in protobuf's bounds check).
+    void check_arity() const {
+        for (int i = 0; i < graph_.node_size(); ++i) {
+            const auto& nd = graph_.node(i);
+            const std::string& op = nd.op_type();
+            const std::string which = "node " + std::to_string(i) + (nd.name().empty() ? "" : " '" + nd.name() + "'") + " (" + op + ")";
+            if (nd.output_size() < 1 || nd.output(0).empty()) throw Error(path_ + ": " + which + " has no output");
+            const int needed = op == "Constant" ? 0 : op == "Gemm" || op == "MatMul" || op == "Conv" || op == "Add" ? 2 : 1;
+            if (nd.input_size() < needed || (needed && nd.input(0).empty()))
+                throw Error(path_ + ": " + which + " has " + std::to_string(nd.input_size()) + " inputs; " + op + " takes at least " +
+                            std::to_string(needed));
+        }
+    }
+
     // Constants: initializers and Constant nodes.
     void collect_constants() {
         const std::filesystem::path directory = std::filesystem::path(path_).parent_path();
@@ -943,8 +977,12 @@ private:
 
 Result import_model(const std::string& path, const Options& options) {
     std::vector<char> bytes = io::read_file(path);
+    return import_model_bytes(bytes.data(), bytes.size(), path, options);
+}
+
+Result import_model_bytes(const char* data, std::size_t size, const std::string& path, const Options& options) {
     onnx::ModelProto model;
-    if (bytes.size() > std::size_t(std::numeric_limits<int>::max()) || !model.ParseFromArray(bytes.data(), int(bytes.size())))
+    if (size > std::size_t(std::numeric_limits<int>::max()) || !model.ParseFromArray(data, int(size)))
         throw Error(path + ": not an ONNX model (it does not parse as a ModelProto)");
     if (!model.has_graph()) throw Error(path + ": the ONNX model has no graph");
     return Importer(model, path, options).run();

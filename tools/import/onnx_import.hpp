@@ -10,6 +10,7 @@
 // silently different network.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,5 +33,9 @@ struct Result {
 
 // Throws snc::Error: the file's name and why, or one line per node that snc cannot express.
 Result import_model(const std::string& path, const Options& options);
+
+// The same on a model's bytes already in memory (the fuzzer's way in); `path` names it in
+// messages, and its folder is where external data is looked for.
+Result import_model_bytes(const char* data, std::size_t size, const std::string& path, const Options& options);
 
 }  // namespace snc::onnx_import

@@ -10,6 +10,7 @@
 #include <HalideBuffer.h>
 
 #include <snc/io/tensor.hpp>
+#include <snc/runtime/call_errors.hpp>
 #include <snc/runtime/devices.hpp>
 #include <snc/runtime/segments.hpp>
 #include <snc/runtime/training_step.hpp>
@@ -49,28 +50,36 @@ public:
     void forward(int s, const SegmentMemory& memory) { call(SegmentPass::forward, s, memory); }
     void backward(int s, const SegmentMemory& memory) { call(SegmentPass::backward, s, memory); }
 
+    // Each function's first argument is its user context: the call's CallErrors, which keeps what
+    // Halide reports while it runs (the training compiler builds with Target::UserContext).
     void sgd(halide_buffer_t* parameters, halide_buffer_t* velocity, halide_buffer_t* gradients, Hyperparameters h) {
-        void* argv[] = {parameters, velocity, gradients, &h.learning_rate, &h.momentum, &h.weight_decay, parameters, velocity};
-        check(functions_.sgd, functions_.sgd(argv), "SGD update");
+        runtime::CallErrors errors;
+        void* context = errors.context();
+        void* argv[] = {&context, parameters, velocity, gradients, &h.learning_rate, &h.momentum, &h.weight_decay, parameters, velocity};
+        check(functions_.sgd, functions_.sgd(argv), "SGD update", errors);
     }
     void update_statistics(halide_buffer_t* running, halide_buffer_t* batch) {
-        void* argv[] = {running, batch, running};
-        check(functions_.update_statistics, functions_.update_statistics(argv), "running statistics' update");
+        runtime::CallErrors errors;
+        void* context = errors.context();
+        void* argv[] = {&context, running, batch, running};
+        check(functions_.update_statistics, functions_.update_statistics(argv), "running statistics' update", errors);
     }
 
 private:
     void call(SegmentPass pass, int s, const SegmentMemory& memory) {
         const std::vector<SegmentSlot> arguments = segment_arguments(pass, layout_.graph, segments_, s);
         std::vector<Halide::Runtime::Buffer<void>> crops(arguments.size());
-        std::vector<void*> argv;
+        runtime::CallErrors errors;
+        void* context = errors.context();
+        std::vector<void*> argv{&context};
         std::uint32_t seed = memory.seed;
         for (std::size_t k = 0; k < arguments.size(); ++k) {
             if (arguments[k].argument == SegmentArgument::seed) argv.push_back(&seed);
             else argv.push_back(argument_buffer(arguments[k], layout_, segments_, s, memory, scratch_.raw_buffer(), crops[k]));
         }
         const SegmentFunction function = (pass == SegmentPass::forward ? functions_.forward : functions_.backward)[s];
-        check(function, function(argv.data()), std::string(pass == SegmentPass::forward ? "forward" : "backward") + " pass of segment " +
-                                         std::to_string(s));
+        check(function, function(argv.data()),
+              std::string(pass == SegmentPass::forward ? "forward" : "backward") + " pass of segment " + std::to_string(s), errors);
         for (std::size_t k = 0; k < arguments.size(); ++k)
             if (arguments[k].argument != SegmentArgument::seed) mark_written(crops[k], memory.buffer(arguments[k]));
     }
@@ -78,13 +87,14 @@ private:
     // A device's kernels are built on a function's first call: a failure there means the device
     // cannot run this step (snc::Error, refused like a bad option); a later one is a failure while
     // running.
-    void check(SegmentFunction function, int result, const std::string& what) {
+    void check(SegmentFunction function, int result, const std::string& what, const runtime::CallErrors& errors) {
         if (result == 0) {
             ran_.insert(function);
             return;
         }
+        std::string message = errors.message();
         std::string failure = "the training step's " + what + " failed on " + functions_.target + " with Halide error " +
-                              std::to_string(result) + ": " + runtime::take_halide_error();
+                              std::to_string(result) + ": " + (message.empty() ? std::string("Halide gave no message") : message);
         if (functions_.device != SNC_DEVICE_CPU && !ran_.count(function))
             throw Error(std::string(runtime::device_label(functions_.device)) + " cannot be used: " + failure);
         throw std::runtime_error(failure);

@@ -17,6 +17,7 @@
 
 #include <HalideRuntime.h>
 
+#include <snc/runtime/call_errors.hpp>
 #include <snc/runtime/device.h>
 
 namespace snc::runtime {
@@ -58,7 +59,10 @@ inline std::string& last_error() {
 }
 }  // namespace detail
 
-// Keeps Halide's error messages (the last one) instead of aborting on them. Process-wide.
+// Keeps Halide's error messages (the last one) instead of aborting on them, by replacing the
+// process's Halide error handler for good: for a program that owns its process and calls Halide
+// pipelines built without a user context (bench/gpu_fma_peak). snc's own libraries and engines
+// borrow the handler per call instead (call_errors.hpp).
 inline void capture_halide_errors() {
     static const bool installed = [] {
         halide_set_error_handler([](void*, const char* message) {
@@ -82,7 +86,7 @@ inline std::string take_halide_error() {
 // Empty when `interface`'s device can be used here: a one-float allocation on it and a copy there
 // and back succeed. Else the reason, as the driver or Halide's runtime gave it.
 inline std::string device_problem(const halide_device_interface_t* interface) {
-    capture_halide_errors();
+    CallErrors call;
     float value = 1.0f;
     halide_dimension_t dimension{0, 1, 1, 0};
     halide_buffer_t probe{};
@@ -91,13 +95,14 @@ inline std::string device_problem(const halide_device_interface_t* interface) {
     probe.dimensions = 1;
     probe.dim = &dimension;
     probe.set_host_dirty(true);
-    int result = halide_copy_to_device(nullptr, &probe, interface);
+    int result = halide_copy_to_device(call.context(), &probe, interface);
     if (result == 0) {
         probe.set_device_dirty(true);
-        result = halide_copy_to_host(nullptr, &probe);
+        result = halide_copy_to_host(call.context(), &probe);
     }
-    std::string problem = result == 0 ? "" : take_halide_error();
-    if (probe.device) halide_device_free(nullptr, &probe);
+    std::string problem = result == 0 ? "" : call.message();
+    if (result != 0 && problem.empty()) problem = "Halide error " + std::to_string(result) + " without a message";
+    if (probe.device) halide_device_free(call.context(), &probe);
     return problem;
 }
 
@@ -145,7 +150,10 @@ public:
         return &buffer_;
     }
     void release() {
-        if (buffer_.device) halide_device_free(nullptr, &buffer_);
+        if (buffer_.device) {
+            CallErrors call;  // a failure to free is kept here, not an abort at exit
+            halide_device_free(call.context(), &buffer_);
+        }
         buffer_ = {};
     }
     ~DeviceCopy() { release(); }
@@ -157,15 +165,15 @@ private:
 
 // Calls a pipeline compiled for a device on the caller's host buffers: the input goes to the
 // device, the output comes back, and neither keeps a device copy it did not have before.
+// `user_context` is the call's (CallErrors::context()), for the runtime functions called here too.
 template <class Call>
-int call_on_device(Call&& call, halide_buffer_t* input, halide_buffer_t* weights, halide_buffer_t* output) {
-    capture_halide_errors();
+int call_on_device(Call&& call, halide_buffer_t* input, halide_buffer_t* weights, halide_buffer_t* output, void* user_context) {
     const bool input_had_device = input->device != 0, output_had_device = output->device != 0;
     if (!input_had_device) input->set_host_dirty(true);
     int result = call(input, weights, output);
-    if (result == 0) result = halide_copy_to_host(nullptr, output);
-    if (!input_had_device && input->device) halide_device_free(nullptr, input);
-    if (!output_had_device && output->device) halide_device_free(nullptr, output);
+    if (result == 0) result = halide_copy_to_host(user_context, output);
+    if (!input_had_device && input->device) halide_device_free(user_context, input);
+    if (!output_had_device && output->device) halide_device_free(user_context, output);
     return result;
 }
 

@@ -28,6 +28,7 @@
 
 #include <HalideBuffer.h>
 
+#include <snc/runtime/call_errors.hpp>
 #include <snc/runtime/huge_pages.hpp>
 
 #include <snc/runtime/segments.hpp>
@@ -89,6 +90,7 @@ public:
     template <class Engine>
     Result run(Engine& engine, const Real* images, const std::int32_t* labels, Hyperparameters h, std::uint32_t seed = 0,
                bool update = true) {
+        check_batch(images, labels);
         place(engine.device_interface());
         write(images_, images);
         write(labels_, labels);
@@ -120,6 +122,7 @@ public:
     // The forward pass in training mode alone: the logits and every BatchNorm's batch statistics.
     template <class Engine>
     void forward(Engine& engine, const Real* images, std::uint32_t seed = 0) {
+        if (!images) throw Error("TrainingStep::forward: images is NULL");
         place(engine.device_interface());
         write(images_, images);
         for (std::size_t s = 0; s < segments_.size(); ++s)
@@ -145,16 +148,38 @@ private:
     }
     halide_buffer_t* input_of(std::size_t s) { return s == 0 ? images_.raw_buffer() : activations_[s].raw_buffer(); }
 
+    // A batch the step can take: the loss reads each label as an index into the logits, so one
+    // outside 0 .. classes - 1 would read past them.
+    void check_batch(const Real* images, const std::int32_t* labels) const {
+        if (!images) throw Error("TrainingStep::run: images is NULL");
+        if (!labels) throw Error("TrainingStep::run: labels is NULL");
+        const Shape logits = layout_.graph.shape_of(layout_.graph.output);
+        const std::int64_t classes = logits.dims[logits.rank - 1];
+        for (std::int64_t k = 0; k < logits.dims[0]; ++k)
+            if (labels[k] < 0 || labels[k] >= classes)
+                throw Error("TrainingStep::run: label " + std::to_string(labels[k]) + " of image " + std::to_string(k) + " is outside 0.." +
+                            std::to_string(classes - 1) + " (the network has " + std::to_string(classes) + " classes)");
+    }
+
+    // A device runtime call that failed: what it was and what Halide said, as an exception.
+    static void check_device(int result, const char* what, const runtime::CallErrors& errors) {
+        if (result == 0) return;
+        std::string message = errors.message();
+        throw Error(std::string("the training step's ") + what + " failed with Halide error " + std::to_string(result) + ": " +
+                    (message.empty() ? std::string("Halide gave no message") : message));
+    }
+
     // On a GPU engine, every buffer gets its device allocation up front, with the host's values:
     // the segments' crops of the flat buffers then share it, and the step's data stays there.
     void place(const halide_device_interface_t* device) {
         if (!device || device_ == device) return;
         device_ = device;
+        runtime::CallErrors errors;
         auto put = [&](auto& buffer) {
-            if (!buffer.has_device_allocation()) buffer.device_malloc(device);
+            if (!buffer.has_device_allocation()) check_device(buffer.device_malloc(device, errors.context()), "device allocation", errors);
             buffer.set_device_dirty(false);
             buffer.set_host_dirty(true);
-            buffer.copy_to_device(device);
+            check_device(buffer.copy_to_device(device, errors.context()), "copy to the device", errors);
         };
         for (Buffer* b : {&parameters_, &velocity_, &gradients_, &statistics_, &batch_statistics_, &images_, &logits_, &loss_stats_})
             put(*b);
@@ -176,7 +201,8 @@ private:
         buffer.set_host_dirty(true);
     }
     static std::vector<Real> read(Buffer& buffer) {
-        buffer.copy_to_host();
+        runtime::CallErrors errors;
+        check_device(buffer.copy_to_host(errors.context()), "copy back to the host", errors);
         return std::vector<Real>(buffer.data(), buffer.data() + buffer.number_of_elements());
     }
 
