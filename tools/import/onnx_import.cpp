@@ -190,7 +190,7 @@ public:
         : model_(model), graph_(model.graph()), path_(path), options_(options) {}
 
     Result run() {
-        check_arity();
+        check_structure();
         collect_constants();
         const std::string input = find_input();
         for (int i = 0; i < graph_.node_size(); ++i) {
@@ -218,10 +218,16 @@ public:
     }
 
 private:
-    // What every later step takes for granted of a node's inputs and outputs: one output at least,
-    // named; an input at least (but for a Constant); two for the products. The fuzzer's first
-    // finding was a node without outputs (snc-import aborted in protobuf's bounds check).
-    void check_arity() const {
+    // What every later step takes for granted of the graph, as ONNX defines it: a node has one
+    // output at least, named; an input at least (but for a Constant), two for the products; it
+    // reads only values written before it (the graph's inputs, initializers, earlier nodes: ONNX
+    // sorts nodes topologically), and no value is written twice. The fuzzer found the first and the
+    // third missing: a node without outputs aborted snc-import in protobuf's bounds check, a node
+    // reading its own output sent the residual walk round the cycle until the stack overflowed.
+    void check_structure() const {
+        std::set<std::string> written;
+        for (const auto& value : graph_.input()) written.insert(value.name());
+        for (const auto& tensor : graph_.initializer()) written.insert(tensor.name());
         for (int i = 0; i < graph_.node_size(); ++i) {
             const auto& nd = graph_.node(i);
             const std::string& op = nd.op_type();
@@ -231,6 +237,12 @@ private:
             if (nd.input_size() < needed || (needed && nd.input(0).empty()))
                 throw Error(path_ + ": " + which + " has " + std::to_string(nd.input_size()) + " inputs; " + op + " takes at least " +
                             std::to_string(needed));
+            for (const std::string& value : nd.input())
+                if (!value.empty() && !written.count(value))
+                    throw Error(path_ + ": " + which + " reads '" + value +
+                                "', which no earlier node writes (ONNX sorts a graph's nodes so that each reads what is already written)");
+            for (const std::string& value : nd.output())
+                if (!value.empty() && !written.insert(value).second) throw Error(path_ + ": " + which + " writes '" + value + "' again");
         }
     }
 
@@ -293,8 +305,22 @@ private:
         folding_.insert(name);
         std::optional<Constant> folded = fold(node(producer->second));
         folding_.erase(name);
-        if (!folded) return nullptr;
+        if (!folded || !consistent(*folded)) return nullptr;
         return &(constants_[name] = std::move(*folded));
+    }
+
+    // The product of `dims`, when every one is 0 or more and the product stays under 2^40 elements.
+    static std::optional<std::int64_t> checked_product(const std::vector<std::int64_t>& dims) {
+        std::int64_t product = 1;
+        for (std::int64_t d : dims)
+            if (d < 0 || __builtin_mul_overflow(product, d, &product) || product > (std::int64_t(1) << 40)) return std::nullopt;
+        return product;
+    }
+    // What every fold may take for granted of its inputs, and must give: as many values as the
+    // dims say. The fuzzer found folds that read past a constant whose dims claimed more.
+    static bool consistent(const Constant& c) {
+        std::optional<std::int64_t> count = checked_product(c.dims);
+        return count && std::size_t(*count) == (c.is_float ? c.floats.size() : c.integers.size());
     }
 
     // The integer ops of shape arithmetic, on constants. None: not foldable.
@@ -327,6 +353,8 @@ private:
                 c.integers.clear();
                 c.is_float = true;
             } else if (op == "Cast" && (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32) && c.is_float) {
+                for (float v : c.floats)
+                    if (!(std::abs(v) < 4.6e18f)) return std::nullopt;  // NaN, infinity, or past int64
                 c.integers.assign(c.floats.begin(), c.floats.end());
                 c.floats.clear();
                 c.is_float = false;
@@ -336,14 +364,14 @@ private:
         if (in.empty() || !in[0] || in[0]->is_float) return std::nullopt;  // the rest: integer tensors
         const Constant& x = *in[0];
         if (op == "ConstantOfShape") {
-            std::int64_t count = 1;
-            for (std::int64_t d : ints(0)) count *= d;
-            if (count < 0 || count > (1 << 20)) return std::nullopt;
+            std::optional<std::int64_t> count = checked_product(ints(0));
+            if (!count || *count > (1 << 20)) return std::nullopt;
             Constant c{.dims = ints(0)};
             const auto* value = attribute(nd, "value");
             const Constant fill = value && value->has_t() ? read_tensor(value->t(), {}, path_) : Constant{.integers = {0}};
-            if (fill.is_float) c.floats.assign(std::size_t(count), fill.floats.at(0)), c.is_float = true;
-            else c.integers.assign(std::size_t(count), fill.integers.at(0));
+            if (fill.is_float ? fill.floats.empty() : fill.integers.empty()) return std::nullopt;
+            if (fill.is_float) c.floats.assign(std::size_t(*count), fill.floats.at(0)), c.is_float = true;
+            else c.integers.assign(std::size_t(*count), fill.integers.at(0));
             return c;
         }
         if (op == "Concat") {
@@ -359,12 +387,14 @@ private:
             Constant c = x;
             std::int64_t count = std::int64_t(x.integers.size());
             if (op == "Reshape") {
+                if (in.size() < 2 || !in[1] || in[1]->is_float) return std::nullopt;
                 std::vector<std::int64_t> dims = ints(1);
                 std::int64_t known = 1, unknown = -1;
                 for (std::size_t k = 0; k < dims.size(); ++k) {
                     if (dims[k] == 0 && k < x.dims.size()) dims[k] = x.dims[k];
+                    if (dims[k] < -1 || (dims[k] == -1 && unknown >= 0)) return std::nullopt;  // as ONNX: one -1 at most
                     if (dims[k] == -1) unknown = std::int64_t(k);
-                    else known *= dims[k];
+                    else if (__builtin_mul_overflow(known, dims[k], &known)) return std::nullopt;
                 }
                 if (unknown >= 0) dims[std::size_t(unknown)] = known ? count / known : 0;
                 c.dims = dims;
@@ -379,17 +409,17 @@ private:
                 } else {
                     for (std::int64_t axis : axes) {
                         if (axis < 0) axis += std::int64_t(c.dims.size()) + 1;
+                        if (axis < 0) return std::nullopt;
                         c.dims.insert(c.dims.begin() + std::min<std::ptrdiff_t>(axis, std::ptrdiff_t(c.dims.size())), 1);
                     }
                 }
             }
-            std::int64_t product = 1;
-            for (std::int64_t d : c.dims) product *= d;
-            if (product != count) return std::nullopt;
+            std::optional<std::int64_t> product = checked_product(c.dims);
+            if (!product || *product != count) return std::nullopt;
             return c;
         }
         if (op == "Gather") {
-            if (x.dims.size() != 1 || int_attribute(nd, "axis", 0) != 0) return std::nullopt;
+            if (x.dims.size() != 1 || int_attribute(nd, "axis", 0) != 0 || in.size() < 2 || !in[1] || in[1]->is_float) return std::nullopt;
             Constant c{.dims = in[1]->dims};
             for (std::int64_t index : ints(1)) {
                 if (index < 0) index += std::int64_t(x.integers.size());
@@ -418,6 +448,8 @@ private:
         for (std::size_t k = 0; k < axes.size(); ++k) axes[k] = std::int64_t(k);
         if (in.size() > 3 && in[3]) axes = in[3]->integers;
         if (in.size() > 4 && in[4]) steps = in[4]->integers;
+        if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) return std::nullopt;
+        if (std::optional<std::int64_t> count = checked_product(x.dims); !count || *count > (1 << 20)) return std::nullopt;
         std::vector<std::vector<std::int64_t>> picks(rank);
         for (std::size_t d = 0; d < rank; ++d)
             for (std::int64_t i = 0; i < x.dims[d]; ++i) picks[d].push_back(i);
@@ -429,7 +461,10 @@ private:
             if (step > 0) start = std::clamp<std::int64_t>(start, 0, dim), end = std::clamp<std::int64_t>(end, 0, dim);
             else start = std::clamp<std::int64_t>(start, 0, dim - 1), end = std::clamp<std::int64_t>(end, -1, dim - 1);
             picks[std::size_t(axis)].clear();
-            for (std::int64_t i = start; step > 0 ? i < end : i > end; i += step) picks[std::size_t(axis)].push_back(i);
+            for (std::int64_t i = start; step > 0 ? i < end : i > end; i += step) {
+                picks[std::size_t(axis)].push_back(i);
+                if (step > 0 ? end - i <= step : i - end <= -step) break;  // the next i would pass end (or overflow)
+            }
         }
         Constant c;
         for (const auto& p : picks) c.dims.push_back(std::int64_t(p.size()));
