@@ -9,6 +9,8 @@
 #   <id>(input, output)                   with WEIGHTS: the weights are inside the library
 #   <id>(input, weights, output)          without: packed weights come at run time
 #   <id>_with_weights(input, weights, output), <id>_pack_weights(path, ...), shapes, counts
+#   every int function returns an enum snc_status (snc/runtime/status.h); <id>_last_error() says why
+# Linking <target> is all a program needs, C or C++: it carries Halide's runtime and snc::runtime_c.
 # TARGETS are Halide targets; several CPU ones build one library that picks the best the CPU
 # supports at run time (list the most specific first, a baseline last). A CUDA target
 # (x86-64-linux-cuda-cuda_capability_86: 86 is Halide 14's highest; newer GPUs run its PTX) and an
