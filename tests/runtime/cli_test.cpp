@@ -362,11 +362,23 @@ TEST_CASE("the classifiers on OpenCL give the CPU's logits") {
 }
 
 TEST_CASE("CUDA is compiled in: it runs and agrees where it can, and is refused with the reason where it cannot") {
+    // snc-bnlenet always carries CUDA; the ResNets with SNC_BUILD_EVERY_EXAMPLE (examples/CMakeLists.txt),
+    // and without it refuse --device cuda as not compiled for it.
     for (const std::string& program : {bnlenet, d2l_resnet18, resnet18}) {
         CAPTURE(program);
         // Halide embeds each CUDA kernel module as PTX text for the target's capability.
         std::vector<char> binary = snc::io::read_file(program);
-        CHECK(std::string_view(binary.data(), binary.size()).find(".target sm_86") != std::string_view::npos);
+        const bool has_ptx = std::string_view(binary.data(), binary.size()).find(".target sm_86") != std::string_view::npos;
+        if (program == bnlenet || SNC_EVERY_EXAMPLE) {
+            CHECK(has_ptx);
+            continue;
+        }
+        CHECK_FALSE(has_ptx);
+        Run refused = run(program + " --device cuda --input " + snc::testing::fixture("bnlenet_input.npy") + " --output " +
+                          scratch("never_cuda.npy"));
+        CHECK(refused.status == 2);
+        CHECK_MESSAGE(refused.output.find("--device cuda: CUDA cannot be used: ") != std::string::npos, refused.output);
+        CHECK_MESSAGE(refused.output.find("was not compiled for it") != std::string::npos, refused.output);
     }
     std::string input = snc::testing::fixture("bnlenet_input.npy");
     auto [on_cuda, cuda_logits] = classify(bnlenet, input, "cuda");
