@@ -1,5 +1,6 @@
-/* What the consumer's C programs share: float32 files, halide_buffer_t over plain arrays, and the
- * comparison with the expected logits. Plain C (and C++), no library beyond the model's. */
+/* What the consumer's programs share: float32 files, halide_buffer_t over plain arrays, and the
+ * comparison with the expected logits. Plain C that also compiles as C++, no library beyond the
+ * model's. */
 #ifndef APP_FLOATS_H
 #define APP_FLOATS_H
 

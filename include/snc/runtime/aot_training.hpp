@@ -92,9 +92,7 @@ private:
             ran_.insert(function);
             return;
         }
-        std::string message = errors.message();
-        std::string failure = "the training step's " + what + " failed on " + functions_.target + " with Halide error " +
-                              std::to_string(result) + ": " + (message.empty() ? std::string("Halide gave no message") : message);
+        std::string failure = "the training step's " + what + " failed on " + functions_.target + " with " + errors.describe(result);
         if (functions_.device != SNC_DEVICE_CPU && !ran_.count(function))
             throw Error(std::string(runtime::device_label(functions_.device)) + " cannot be used: " + failure);
         throw std::runtime_error(failure);

@@ -76,6 +76,12 @@ public:
         return message_;
     }
 
+    // What to tell the caller of a failure with `halide_code`: the message, or that there was none.
+    std::string describe(int halide_code) const {
+        std::string kept = message();
+        return "Halide error " + std::to_string(halide_code) + ": " + (kept.empty() ? std::string("Halide gave no message") : kept);
+    }
+
     // A Halide error code as snc's status: what a caller can act on.
     static int status_of(int halide_code) {
         switch (halide_code) {

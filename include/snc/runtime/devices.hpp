@@ -101,7 +101,7 @@ inline std::string device_problem(const halide_device_interface_t* interface) {
         result = halide_copy_to_host(call.context(), &probe);
     }
     std::string problem = result == 0 ? "" : call.message();
-    if (result != 0 && problem.empty()) problem = "Halide error " + std::to_string(result) + " without a message";
+    if (result != 0 && problem.empty()) problem = call.describe(result);
     if (probe.device) halide_device_free(call.context(), &probe);
     return problem;
 }

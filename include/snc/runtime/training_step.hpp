@@ -164,9 +164,7 @@ private:
     // A device runtime call that failed: what it was and what Halide said, as an exception.
     static void check_device(int result, const char* what, const runtime::CallErrors& errors) {
         if (result == 0) return;
-        std::string message = errors.message();
-        throw Error(std::string("the training step's ") + what + " failed with Halide error " + std::to_string(result) + ": " +
-                    (message.empty() ? std::string("Halide gave no message") : message));
+        throw Error(std::string("the training step's ") + what + " failed with " + errors.describe(result));
     }
 
     // On a GPU engine, every buffer gets its device allocation up front, with the host's values:
