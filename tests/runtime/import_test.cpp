@@ -157,6 +157,12 @@ TEST_CASE("what snc cannot express is refused, one line per node, naming it") {
         CHECK(refusal(path) == path + ": the model's batch is dynamic ('batch_size'): give --batch N");
         CHECK(snc::onnx_import::import_model(path, {.network = "a::B", .batch = 8}).header.find("snc::Input<8, 4, 4, 3>") != std::string::npos);
     }
+    SUBCASE("a model whose output is its input: no layer to compile") {
+        Model m({1, 3, 4, 4});
+        m.node("Identity", "same", {"x"}, "y");
+        std::string path = m.save("identity", "y");
+        CHECK(refusal(path) == path + ": the model computes nothing from its input (its output is the input, 'y'); snc compiles networks of at least one layer");
+    }
     SUBCASE("a file that is not an ONNX model") {
         std::string path = snc::testing::scratch_directory("snc_import_test") / "not_onnx.onnx";
         std::ofstream(path) << "not a protobuf at all \xff\xff\xff";

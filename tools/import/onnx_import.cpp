@@ -214,6 +214,8 @@ public:
             for (const std::string& line : problems_.lines) message += "\n  " + line;
             throw Error(message);
         }
+        // Network<Input<...>> with no layer is no network to compile (and the writer below needs one).
+        if (layers.empty()) throw Error(path_ + ": the model computes nothing from its input (its output is the input, '" + output_ + "'); snc compiles networks of at least one layer");
         return write(layers);
     }
 
