@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """snc against PyTorch (eager; torch.jit.trace + freeze + optimize_for_inference) and ONNX Runtime
-(onnxruntime-node), same models, same inputs, same thread counts. Run by scripts/bench.
+(the `onnxruntime` package from PyPI, in a Python of its own: bench/ort_bench.py), same models, same
+inputs, same thread counts. Run by scripts/bench.
 
 For every model it first checks that the three agree on one input (snc and ONNX Runtime against
 PyTorch eager), then times each at 1 and 2 threads, the engines taking turns (--rounds), and
@@ -89,7 +90,7 @@ def bench_case(case, args, scratch, peak):
         warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(model, x, onnx_path, opset_version=13, input_names=["x"], output_names=["y"])
     ort_out = os.path.join(scratch, case.name + "_ort.bin")
-    ort = [args.node, os.path.join(HERE, "ort_bench.js"), onnx_path, raw, ",".join(map(str, case.shape))]
+    ort = [args.ort_python, os.path.join(HERE, "ort_bench.py"), onnx_path, raw, ",".join(map(str, case.shape))]
     run(ort + ["1", "1", ort_out])
     ort_difference = relative_difference(np.fromfile(ort_out, dtype=np.float32).reshape(expected.shape), expected)
     agree = snc_difference < 1e-4 and ort_difference < 1e-4
@@ -198,20 +199,15 @@ def bench_resnet18_step(args, scratch, peak, steps):
               f"snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
 
 
-def onnxruntime_version():
-    for directory in os.environ.get("NODE_PATH", "").split(os.pathsep):
-        try:
-            with open(os.path.join(directory, "onnxruntime-node", "package.json")) as f:
-                return json.load(f)["version"]
-        except OSError:
-            continue
-    return "(version unknown)"
+def onnxruntime_version(ort_python):
+    return subprocess.run([ort_python, os.path.join(HERE, "ort_bench.py"), "--version"], check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="snc's build directory")
-    parser.add_argument("--node", default="node")
+    parser.add_argument("--ort-python", required=True, help="the Python that has the onnxruntime package (scripts/bench's folder)")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--rounds", type=int, default=None,
                         help="turns each engine takes at every batch-1 and BNLeNet case (default 3, 1 with --quick; batch 64 takes one)")
@@ -234,7 +230,7 @@ def main():
     ]
     peak = measure_peak(args.build)
     print(f"FP32 peak measured now (bench/fma_peak): 1 thread {peak[1]:.1f} GFLOP/s, 2 threads {peak[2]:.1f} GFLOP/s")
-    print(f"PyTorch {torch.__version__}, ONNX Runtime {onnxruntime_version()} (onnxruntime-node); "
+    print(f"PyTorch {torch.__version__}, ONNX Runtime {onnxruntime_version(args.ort_python)} (Python, PyPI); "
           f"ratios are snc / peer: below 1.00 snc is faster")
     print(f"Inference: the engines take {args.rounds} turns in rotation (batch 64: one); each figure is the median of an "
           f"engine's turns, each turn the median of its runs")

@@ -13,8 +13,8 @@
 # Linking <target> is all a program needs, C or C++: it carries Halide's runtime and snc::runtime_c.
 # TARGETS are Halide targets; several CPU ones build one library that picks the best the CPU
 # supports at run time (list the most specific first, a baseline last). A CUDA target
-# (x86-64-linux-cuda-cuda_capability_86: 86 is Halide 14's highest; newer GPUs run its PTX) and an
-# OpenCL target (x86-64-linux-opencl) add a variant each, which <id>_set_device chooses (AUTO: a
+# (x86-64-linux-cuda-cuda_capability_NN: its PTX runs on GPUs of capability NN and newer, never
+# older; 70 covers V100, A100, H100 and H200, and 86 is Halide 14's highest) and an OpenCL target (x86-64-linux-opencl) add a variant each, which <id>_set_device chooses (AUTO: a
 # usable GPU, else the CPU). The default is explicit, not the build machine's host, so binaries are
 # portable. All models of a project share one Halide runtime.
 # STMT names a variable that receives the path of the lowered statement of the first target.
@@ -52,6 +52,26 @@ function(_snc_split_targets WHERE TARGETS CPU CUDA OPENCL)
   set(${CPU} "${cpu}" PARENT_SCOPE)
   set(${CUDA} "${cuda}" PARENT_SCOPE)
   set(${OPENCL} "${opencl}" PARENT_SCOPE)
+endfunction()
+
+# Every CUDA variant of the build, for tools/cuda_kernels.py (the ptxas check and the kernels'
+# record): a label, the object or archive that carries its PTX, its lowered statement, and whether
+# the default build makes it ("default") or a target does on request (a folder EXCLUDE_FROM_ALL:
+# the benchmark's). snc_write_cuda_manifest(<file>) writes the list once all are declared.
+function(snc_record_cuda_variant LABEL ARTIFACT STMT)
+  get_directory_property(on_request EXCLUDE_FROM_ALL)
+  if(on_request)
+    set(when "on request")
+  else()
+    set(when "default")
+  endif()
+  set_property(GLOBAL APPEND PROPERTY SNC_CUDA_VARIANTS "${LABEL}\t${ARTIFACT}\t${STMT}\t${when}")
+endfunction()
+
+function(snc_write_cuda_manifest FILE)
+  get_property(variants GLOBAL PROPERTY SNC_CUDA_VARIANTS)
+  string(REPLACE ";" "\n" lines "${variants}")
+  file(GENERATE OUTPUT "${FILE}" CONTENT "${lines}\n")
 endfunction()
 
 function(snc_add_model TARGET)
@@ -138,10 +158,20 @@ function(snc_add_model TARGET)
   foreach(device cuda opencl)
     string(TOUPPER "${device}" DEVICE)
     if(SNC_${DEVICE}_TARGET)
+      # CUDA's lowered statement too: its kernels' launches (block shape, grid, dynamic shared
+      # memory), which tools/cuda_kernels.py reads beside the PTX.
+      set(device_stmt "")
+      if(device STREQUAL "cuda")
+        set(device_stmt STMT cuda_stmt_file)
+      endif()
       add_halide_library(${id}_halide_${device} FROM ${id}.generator GENERATOR ${id} FUNCTION_NAME ${id}_${device}
-                         TARGETS ${SNC_${DEVICE}_TARGET} FEATURES user_context USE_RUNTIME ${runtime})
+                         TARGETS ${SNC_${DEVICE}_TARGET} FEATURES user_context USE_RUNTIME ${runtime} ${device_stmt})
       list(APPEND device_libraries ${id}_halide_${device})
       set(SNC_HAS_${DEVICE} 1)
+      if(device STREQUAL "cuda")
+        snc_record_cuda_variant("${TARGET} (inference, ${SNC_CUDA_TARGET})" "$<TARGET_FILE:${id}_halide_cuda>"
+                                "${CMAKE_CURRENT_BINARY_DIR}/${cuda_stmt_file}")
+      endif()
     endif()
   endforeach()
   if(ARG_STMT)
@@ -228,9 +258,16 @@ function(snc_add_training TARGET)
   set(objects "")
   list(LENGTH ARG_TARGETS target_count)
   math(EXPR last "${target_count} - 1")
+  set(cuda_variant "")
   foreach(k RANGE ${last})
     list(APPEND objects "${work}/${id}_training-${k}.o")
     list(APPEND outputs "${work}/${id}_training-${k}.o" "${work}/${id}_training-${k}.h")
+    list(GET ARG_TARGETS ${k} target)
+    if(target MATCHES "(^|-)cuda(-|$)")
+      # The CUDA step's lowered statements, joined: its kernels' launches for tools/cuda_kernels.py.
+      list(APPEND outputs "${work}/${id}_training-${k}.stmt")
+      set(cuda_variant "${k};${target}")
+    endif()
   endforeach()
   add_custom_command(OUTPUT ${outputs}
                      COMMAND ${id}.training_compiler "${work}/${id}_training" ${id} ${ARG_TARGETS}
@@ -239,6 +276,12 @@ function(snc_add_training TARGET)
                      VERBATIM)
   set_source_files_properties(${objects} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
   add_library(${id}_step STATIC ${objects})
+  if(cuda_variant)
+    list(GET cuda_variant 0 k)
+    list(GET cuda_variant 1 target)
+    snc_record_cuda_variant("${TARGET} (training step, ${target})" "${work}/${id}_training-${k}.o"
+                            "${work}/${id}_training-${k}.stmt")
+  endif()
   set_target_properties(${id}_step PROPERTIES LINKER_LANGUAGE CXX)
   # <id>_training.h is C++: it includes snc/runtime/aot_training.hpp, which needs the network
   # language (snc::snc: Boost.Hana, C++20) and Halide's runtime headers.

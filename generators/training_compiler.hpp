@@ -12,8 +12,10 @@
 #pragma once
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -84,12 +86,32 @@ int training_compiler_main(int argc, char** argv) {
             // GPU modules keep their kernels' source apart: Halide 14's link_modules keeps one
             // module's and the others' kernels are then missing at run time (OpenCL said
             // CL_INVALID_KERNEL_NAME). Each is compiled alone and the objects joined by `ld -r`.
+            // CUDA's lowered statements are kept, joined into one: each holds its module's PTX and
+            // the launches of its kernels (block shape, grid, dynamic shared memory), which
+            // tools/cuda_kernels.py reads beside the PTX it pulls out of the object.
+            const bool cuda = targets[k].has_feature(Halide::Target::CUDA);
             std::string parts, includes;
+            std::ofstream statements;
+            if (cuda) statements.open(stem + ".stmt.tmp", std::ios::binary);
             for (std::size_t m = 0; m < modules.size(); ++m) {
                 const std::string part = stem + "-part" + std::to_string(m);
-                modules[m].compile({{Halide::OutputFileType::object, part + ".o"}, {Halide::OutputFileType::c_header, part + ".h"}});
+                std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, part + ".o"},
+                                                                      {Halide::OutputFileType::c_header, part + ".h"}};
+                if (cuda) outputs[Halide::OutputFileType::stmt] = part + ".stmt";
+                modules[m].compile(outputs);
                 parts += " '" + part + ".o'";
                 includes += "#include \"" + part.substr(part.find_last_of('/') + 1) + ".h\"\n";
+                if (cuda) {
+                    std::ifstream statement(part + ".stmt", std::ios::binary);
+                    statements << statement.rdbuf();
+                    statement.close();
+                    std::filesystem::remove(part + ".stmt");
+                }
+            }
+            if (cuda) {
+                statements.close();
+                if (!statements) throw Error(stem + ".stmt: cannot write the CUDA step's lowered statements");
+                std::filesystem::rename(stem + ".stmt.tmp", stem + ".stmt");
             }
             if (std::system(("ld -r -o '" + stem + ".o'" + parts).c_str()) != 0)
                 throw Error(stem + ".o: `ld -r` could not join the " + targets[k].to_string() + " objects");

@@ -228,7 +228,7 @@ public:
         acc(c, x, y, n) += t.parameter(i, 0, {c, r.x, r.z, r.y}) *
                            source(r.x, x * w.stride + r.y - w.pad_left, y * w.stride + r.z - w.pad_top, n);
         out(c, x, y, n) = acc(c, x, y, n);
-        f.convs.push_back({out, acc, Func(), r, op.in, op.out, c, x, y, n});
+        f.convs.push_back({out, acc, Func(), r, op.in, op.out, c, x, y, n, w});
         t.define_value(i, out);
     }
 
@@ -311,7 +311,8 @@ public:
         din_acc(c, x, y, n) = t.real(0);
         din_acc(c, x, y, n) += weight * g_border(rd.x, (x + w.pad_left - tap_x) / s, (y + w.pad_top - tap_y) / s, n);
         din(c, x, y, n) = din_acc(c, x, y, n);
-        f.convs.push_back({din, din_acc, Func(), rd, op.out, op.in, c, x, y, n});
+        // Its window, for the GPU schedule's register tile: `taps` of the gradient a side, stride 1.
+        f.convs.push_back({din, din_acc, Func(), rd, op.out, op.in, c, x, y, n, Window{.kernel = taps, .stride = 1}});
         t.add_gradient(op.input, din);
     }
 

@@ -101,7 +101,31 @@ void schedule_conv_gpu(ConvFuncs f, const Halide::Target& target) {
     const Var c = f.c, x = f.x, y = f.y, n = f.n;
     const int channels = int(f.out.c()), width = int(f.out.w()), height = int(f.out.h()), in_channels = int(f.in.c());
     const bool lanes = target.has_feature(Halide::Target::CUDA) && channels % 32 == 0;
-    const int tile_x = std::min(4, width), tile_y = std::min(lanes ? 4 : 2, height);
+    const int kernel = f.window.kernel, stride = f.window.stride;
+    // The input positions `tile` outputs along one axis read across `span` taps of the window.
+    auto reach = [&](int tile, int span) { return stride <= span ? (tile - 1) * stride + span : tile * span; };
+    // CUDA: the largest register tile whose inputs, read at once by the unrolled taps, fit with its
+    // accumulators in the 64 registers a thread Halide's CUDA runtime allows (it loads modules with
+    // CU_JIT_MAX_REGISTERS = 64; past it the driver spills). Budget 56: the rest holds addresses,
+    // indices and a weight. Measured with ptxas for sm_90 (tools/cuda_kernels.py), before this
+    // choice every conv took 4x4 with its taps unrolled: 48-56 registers for a 3x3 conv, 72 for a
+    // stride-2 3x3 in training, 96 for the course's 7x7/2 stem and 182-255 for torchvision's, which
+    // spilled 1.4-1.9 KB a thread under the cap. Now: 3x3 4x4 (stride 2: 4x2), stems 4x2 a row of
+    // taps at a time (72 wanted, none spilled).
+    enum class Taps { all, row_at_a_time };
+    int tile_x = std::min(4, width), tile_y = std::min(lanes ? 4 : 2, height);
+    Taps taps = Taps::all;
+    if (lanes) {
+        constexpr int budget = 56;
+        auto fits = [&](int tx, int ty, Taps t) {
+            const int rows = t == Taps::all ? reach(ty, kernel) : ty;
+            return reach(tx, kernel) * rows + tx * ty <= budget;
+        };
+        if (!fits(tile_x, tile_y, Taps::all)) {
+            tile_y = std::min(2, height);
+            if (!fits(tile_x, tile_y, Taps::all)) taps = Taps::row_at_a_time;
+        }
+    }
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), block("block");
     RVar r_channel(f.reduction.x), r_column(f.reduction.y), r_row(f.reduction.z);
     f.output.compute_root()
@@ -119,20 +143,23 @@ void schedule_conv_gpu(ConvFuncs f, const Halide::Target& target) {
         // One warp a block: the lanes own 32 channels, the tile's accumulators sit in their registers.
         f.output.gpu_lanes(ci);
         RVar chunk("chunk"), within("within"), pair("pair");
-        const int chunk_size = fit(in_channels, 16);
+        // Chunks of input channels that divide them: a guarded tail chunk (3 channels in chunks of
+        // 2) cost torchvision's stem 128 B of spills a thread.
+        int chunk_size = fit(in_channels, 16);
+        while (in_channels % chunk_size) chunk_size /= 2;
         f.accumulator.compute_at(f.output, xo)
             .store_in(Halide::MemoryType::Register)
             .gpu_lanes(c)
             .unroll(x)
             .unroll(y);
-        f.accumulator.update()
-            .split(r_channel, chunk, within, chunk_size, TailStrategy::GuardWithIf)
+        Halide::Stage update = f.accumulator.update();
+        update.split(r_channel, chunk, within, chunk_size, TailStrategy::GuardWithIf)
             .reorder(c, x, y, r_column, r_row, within, chunk)
             .gpu_lanes(c)
             .unroll(x)
-            .unroll(y)
-            .unroll(r_column)
-            .unroll(r_row);
+            .unroll(y);
+        update.unroll(r_column);
+        if (taps == Taps::all) update.unroll(r_row);
         return;
     }
     // Portable: a thread per channel, its tile's accumulators in its registers.
@@ -141,7 +168,6 @@ void schedule_conv_gpu(ConvFuncs f, const Halide::Target& target) {
     f.accumulator.update().reorder(x, y, r_channel, r_column, r_row).unroll(x).unroll(y);
     if (f.padded.defined()) {
         // The block's padded input: every input channel of the columns and rows its windows reach.
-        const int kernel = f.window.kernel, stride = f.window.stride;
         const std::int64_t tile_floats = std::int64_t(in_channels) * ((tile_x - 1) * stride + kernel) * ((tile_y - 1) * stride + kernel);
         if (tile_floats <= 8 * 1024) {
             Var pc("pc"), pci("pci");

@@ -2,7 +2,7 @@
  * generates (C++ helpers for programs: snc/runtime/devices.hpp).
  *
  * A library carries a variant per device it was compiled for (snc_add_model's TARGETS: CPU ones,
- * x86-64-linux-cuda-cuda_capability_86, x86-64-linux-opencl); the caller chooses at run time. AUTO
+ * x86-64-linux-cuda-cuda_capability_70, x86-64-linux-opencl); the caller chooses at run time. AUTO
  * takes CUDA where it is usable, else OpenCL where it offers a GPU, else the CPU. Asking for a
  * device that cannot be used (no driver, no device, a kernel that does not build) is refused with
  * the reason; it never falls back silently. */
