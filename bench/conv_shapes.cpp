@@ -2,7 +2,8 @@
 // one line a conv, from snc's own graph of each network, so both time the same layers.
 //   conv_shapes > convs.txt
 // Each line: network batch C H W K kernel stride pad_top pad_left pad_bottom pad_right out_H out_W
-// epilogue, where the epilogue is what snc fuses after it (relu, add, add_relu, none).
+// epilogue, where the epilogue is what the conv feeds before the next conv: relu, add (a residual
+// join, as its body or as its shortcut: snc fuses the join into one of the two), add_relu, none.
 #include <cstdio>
 #include <string>
 
@@ -18,8 +19,8 @@ void print_convs(const char* network) {
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
         const snc::Op& op = graph.ops[i];
         if (op.spec.kind != snc::OpKind::conv) continue;
-        // What snc fuses after it: its batch norm folds into it; then the residual join it feeds
-        // (as body or shortcut) and a ReLU, or a ReLU alone.
+        // What follows it: its batch norm (folded into it), then the residual join it feeds and a
+        // ReLU, or a ReLU alone.
         auto reader = [&](int value) -> int {  // the op that reads `value`, if one does
             for (std::size_t k = 0; k < graph.ops.size(); ++k)
                 if (graph.ops[k].input == value || graph.ops[k].shortcut == value) return int(k);
