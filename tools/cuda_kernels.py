@@ -232,16 +232,23 @@ def main():
     version = subprocess.run([PTXAS, "--version"], capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
     variants = []
-    with open(args.manifest) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            label, artifact, stmts, when = line.rstrip("\n").split("\t")
-            if args.only and not any(o in label for o in args.only):
-                continue
-            if args.default_build and when != "default":
-                continue
-            variants.append((label, artifact, [s for s in stmts.split(";") if s]))
+    try:
+        with open(args.manifest) as f:
+            lines_of_manifest = [line for line in f if line.strip()]
+    except OSError as e:
+        print(f"cuda_kernels: {args.manifest}: {e.strerror} (cmake writes it when it configures the build)", file=sys.stderr)
+        return 2
+    for number, line in enumerate(lines_of_manifest, 1):
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) != 4:
+            print(f"cuda_kernels: {args.manifest}:{number}: not label, artifact, statement and when, tab-separated", file=sys.stderr)
+            return 2
+        label, artifact, stmts, when = fields
+        if args.only and not any(o in label for o in args.only):
+            continue
+        if args.default_build and when != "default":
+            continue
+        variants.append((label, artifact, [s for s in stmts.split(";") if s]))
     if not variants:
         print(f"cuda_kernels: {args.manifest} lists no CUDA variant" + (" matching --only" if args.only else ""), file=sys.stderr)
         return 1

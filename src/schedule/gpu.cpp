@@ -117,13 +117,11 @@ void schedule_conv_gpu(ConvFuncs f, const Halide::Target& target) {
     Taps taps = Taps::all;
     if (lanes) {
         constexpr int budget = 56;
-        auto fits = [&](int tx, int ty, Taps t) {
-            const int rows = t == Taps::all ? reach(ty, kernel) : ty;
-            return reach(tx, kernel) * rows + tx * ty <= budget;
-        };
-        if (!fits(tile_x, tile_y, Taps::all)) {
+        auto fits = [&](int tx, int ty) { return reach(tx, kernel) * reach(ty, kernel) + tx * ty <= budget; };
+        if (!fits(tile_x, tile_y)) {
             tile_y = std::min(2, height);
-            if (!fits(tile_x, tile_y, Taps::all)) taps = Taps::row_at_a_time;
+            // A row of taps at a time reads a row of inputs a tile row: 13 x 2 for a 7x7/2 stem.
+            if (!fits(tile_x, tile_y)) taps = Taps::row_at_a_time;
         }
     }
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), block("block");
