@@ -6,7 +6,8 @@
 // NHWC float32 tensors and weights, the fastest forward algorithm cuDNN finds for it (with its
 // workspace), timed with CUDA events over `runs` calls (median), twice: with FP32 FMAs only
 // (CUDNN_FMA_MATH, the arithmetic snc's kernels do) and with cuDNN's default math (TF32 tensor
-// cores where the GPU has them). The convolution alone: snc's stage also applies the folded batch
+// cores where the GPU has them). An asymmetric pad (Keras's "same" at stride 2) is one more input row
+// and column, zeros, as TensorFlow gives cuDNN. The convolution alone: snc's stage also applies the folded batch
 // norm, the residual add and the ReLU, so a network's sum of these times is a floor for an engine
 // built on cuDNN's convolutions, not its latency.
 // Exit codes: 0 done, 2 bad arguments or file, 3 no usable GPU or cuDNN failure.
@@ -47,6 +48,9 @@ struct Conv {
         s << n << "x" << h << "x" << w << "x" << c << " -> " << k << " " << kernel << "x" << kernel << "/" << stride;
         return s.str();
     }
+    std::string pads() const {
+        return std::to_string(pad_top) + "," + std::to_string(pad_left) + "," + std::to_string(pad_bottom) + "," + std::to_string(pad_right);
+    }
 };
 
 std::vector<Conv> read_convs(const char* path) {
@@ -64,9 +68,11 @@ std::vector<Conv> read_convs(const char* path) {
               c.pad_bottom >> c.pad_right >> c.out_h >> c.out_w >> c.epilogue) ||
             c.n <= 0 || c.c <= 0 || c.h <= 0 || c.w <= 0 || c.k <= 0 || c.kernel <= 0 || c.stride <= 0)
             fail(2, std::string(path) + ":" + std::to_string(number) + ": not a conv line (network N C H W K kernel stride 4 pads OH OW epilogue)");
-        // cuDNN pads symmetrically; snc's "same" pads of the benchmark's convs are.
-        if (c.pad_top != c.pad_bottom || c.pad_left != c.pad_right)
-            fail(2, std::string(path) + ":" + std::to_string(number) + ": asymmetric padding; cuDNN's descriptor takes one pad a side");
+        // cuDNN's descriptor pads both sides alike. Keras's "same" at stride 2 (the course's
+        // ResNet-18) pads one more at the bottom and right: the input then carries that extra row
+        // and column itself (zeros), as TensorFlow does on cuDNN; see time_conv.
+        if (c.pad_bottom < c.pad_top || c.pad_right < c.pad_left)
+            fail(2, std::string(path) + ":" + std::to_string(number) + ": more padding at the top or left than at the bottom or right");
         convs.push_back(c);
     }
     if (convs.empty()) fail(2, std::string(path) + ": no conv");
@@ -82,7 +88,9 @@ double time_conv(cudnnHandle_t handle, const Conv& c, cudnnMathType_t math, int 
     check(cudnnCreateTensorDescriptor(&y_desc), "cudnnCreateTensorDescriptor");
     check(cudnnCreateFilterDescriptor(&w_desc), "cudnnCreateFilterDescriptor");
     check(cudnnCreateConvolutionDescriptor(&conv_desc), "cudnnCreateConvolutionDescriptor");
-    check(cudnnSetTensor4dDescriptor(x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, c.n, c.c, c.h, c.w), "input descriptor");
+    // The extra bottom rows and right columns of an asymmetric pad, in the input itself.
+    const int h = c.h + (c.pad_bottom - c.pad_top), w_in = c.w + (c.pad_right - c.pad_left);
+    check(cudnnSetTensor4dDescriptor(x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, c.n, c.c, h, w_in), "input descriptor");
     check(cudnnSetFilter4dDescriptor(w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, c.k, c.c, c.kernel, c.kernel), "filter descriptor");
     check(cudnnSetConvolution2dDescriptor(conv_desc, c.pad_top, c.pad_left, c.stride, c.stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                           CUDNN_DATA_FLOAT),
@@ -95,7 +103,7 @@ double time_conv(cudnnHandle_t handle, const Conv& c, cudnnMathType_t math, int 
                     std::to_string(c.out_h) + "x" + std::to_string(c.out_w));
     check(cudnnSetTensor4dDescriptor(y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, k, oh, ow), "output descriptor");
 
-    const size_t x_bytes = sizeof(float) * size_t(c.n) * c.c * c.h * c.w;
+    const size_t x_bytes = sizeof(float) * size_t(c.n) * c.c * h * w_in;
     const size_t w_bytes = sizeof(float) * size_t(c.k) * c.c * c.kernel * c.kernel;
     const size_t y_bytes = sizeof(float) * size_t(n) * k * oh * ow;
     void *x, *w, *y;
@@ -188,7 +196,7 @@ int main(int argc, char** argv) {
     std::map<std::string, std::pair<double, double>> network_sum;
     std::vector<std::string> order;
     for (const Conv& c : convs) {
-        const std::string key = c.shape() + " pad " + std::to_string(c.pad_top);
+        const std::string key = c.shape() + " pads " + c.pads();
         if (!measured.count(key)) {
             std::string fma_algorithm, default_algorithm;
             const double fma_ms = time_conv(handle, c, CUDNN_FMA_MATH, runs, fma_algorithm);
