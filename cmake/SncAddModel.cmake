@@ -14,8 +14,9 @@
 # TARGETS are Halide targets; several CPU ones build one library that picks the best the CPU
 # supports at run time (list the most specific first, a baseline last). A CUDA target
 # (x86-64-linux-cuda-cuda_capability_NN: its PTX runs on GPUs of capability NN and newer, never
-# older; 70 covers V100, A100, H100 and H200, and 86 is Halide 14's highest) and an OpenCL target (x86-64-linux-opencl) add a variant each, which <id>_set_device chooses (AUTO: a
-# usable GPU, else the CPU). The default is explicit, not the build machine's host, so binaries are
+# older; 70 covers V100, A100, H100 and H200, and 86 is Halide 14's highest) and an OpenCL target
+# (x86-64-linux-opencl) add a variant each, which <id>_set_device chooses (AUTO: a usable GPU,
+# else the CPU). The default is explicit, not the build machine's host, so binaries are
 # portable. All models of a project share one Halide runtime.
 # STMT names a variable that receives the path of the lowered statement of the first target.
 
