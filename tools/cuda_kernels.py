@@ -243,12 +243,12 @@ def main():
         if len(fields) != 4:
             print(f"cuda_kernels: {args.manifest}:{number}: not label, artifact, statement and when, tab-separated", file=sys.stderr)
             return 2
-        label, artifact, stmts, when = fields
+        label, artifact, statement, when = fields
         if args.only and not any(o in label for o in args.only):
             continue
         if args.default_build and when != "default":
             continue
-        variants.append((label, artifact, [s for s in stmts.split(";") if s]))
+        variants.append((label, artifact, statement))
     if not variants:
         print(f"cuda_kernels: {args.manifest} lists no CUDA variant" + (" matching --only" if args.only else ""), file=sys.stderr)
         return 1
@@ -257,7 +257,7 @@ def main():
     jobs = {}
     modules_of = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for label, artifact, stmts in variants:
+        for label, artifact, _ in variants:
             try:
                 with open(artifact, "rb") as f:
                     modules = ptx_modules(f.read())
@@ -282,11 +282,11 @@ def main():
     lines = [f"ptxas: {version}, --maxrregcount {args.max_registers} (Halide's CUDA runtime's cap); occupancy: resident warps of the SM's 64 (sm_90: 64K registers, 228 KB shared; "
              f"sm_80: 64K registers, 164 KB shared); shared = ptxas's static + the launch's dynamic bytes", ""]
     summary = {}  # label -> kind -> figures, for the table by kind
-    for label, artifact, stmts in variants:
+    for label, artifact, statement in variants:
         if label not in modules_of:
             continue
         by_kind = summary.setdefault(label, {})
-        launch_of_module = launches(stmts)
+        launch_of_module = launches([statement])
         kernels = 0
         lines.append(f"### {label}")
         lines.append("")
@@ -299,7 +299,7 @@ def main():
                 continue
             launch = launch_of_module.get(modules_of[label][m])
             if launch is None:
-                problems.append(f"{label}: PTX module {m} is in no lowered statement ({'; '.join(stmts) or 'none given'})")
+                problems.append(f"{label}: PTX module {m} is not in its lowered statement {statement}")
                 launch = {}
             for name, info in sorted(first.items(), key=lambda item: int(re.match(r"_kernel_s(\d+)_", item[0]).group(1))
                                      if re.match(r"_kernel_s(\d+)_", item[0]) else 10**6):
