@@ -23,7 +23,8 @@ void print_convs(const char* network) {
         // ReLU, or a ReLU alone.
         auto reader = [&](int value) -> int {  // the op that reads `value`, if one does
             for (std::size_t k = 0; k < graph.ops.size(); ++k)
-                if (graph.ops[k].input == value || graph.ops[k].shortcut == value) return int(k);
+                for (int read : graph.ops[k].inputs())
+                    if (read == value) return int(k);
             return -1;
         };
         int value = int(i) + 1, next = reader(value);

@@ -1,10 +1,12 @@
-// The run-time graph of a network: one Op per leaf layer and per residual add, in execution order.
+// The run-time graph of a network: one Op per leaf layer and per join (a residual add, a concat, a
+// gate), in execution order. An op reads a list of values: its input, then what a join joins.
 //
 // It comes from the same walk as the compile-time check (network.hpp), with a visitor that records
 // instead of counting. Lowering, weights I/O and the detailed summary read this graph; nothing here
 // needs Halide.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -18,15 +20,24 @@ struct Op {
     std::string type;          // as declared: "Conv<64, 3, Pad<1>, NoBias>"
     std::int64_t element = 0;  // the top-level element it belongs to
     int input = 0;             // value ids: 0 is the network's input, ops[i] produces value i + 1
-    int shortcut = -1;         // Add only: the shortcut's value (input is the body's)
-    Shape in, out;
+    std::vector<int> joined;   // the values a join reads after `input`: an add's shortcut (input is
+                               // the body's), a concat's branches after the first, a gate's gate
+    Shape in, out;             // `in` is `input`'s shape; the joined values' are the graph's shape_of
     // Set when the input is (N, F) with F the features of a flattened (H, W, C) image, in snc's
     // H, W, C order. PyTorch orders them C, H, W: the layouts of a Dense weight's input axis and of
     // BatchNorm's per-feature tensors say both orders (layout.hpp).
     Shape flatten_source;
     TensorList tensors;
 
+    // Every value the op reads, `input` first.
+    std::vector<int> inputs() const {
+        std::vector<int> all{input};
+        all.insert(all.end(), joined.begin(), joined.end());
+        return all;
+    }
+    // A tensor without a name of its own is named by its layer (LayerScale's).
     std::string tensor_name(const TensorSpec& tensor) const {
+        if (tensor.name.empty()) return name;
         return name.empty() ? std::string(tensor.name) : name + "." + std::string(tensor.name);
     }
 };
@@ -40,10 +51,8 @@ struct Graph {
     // How many ops read each value: a fused stage may only swallow a value nobody else reads.
     std::vector<int> readers() const {
         std::vector<int> count(ops.size() + 1, 0);
-        for (const Op& op : ops) {
-            ++count[op.input];
-            if (op.shortcut >= 0) ++count[op.shortcut];
-        }
+        for (const Op& op : ops)
+            for (int value : op.inputs()) ++count[std::size_t(value)];
         ++count[output];
         return count;
     }
@@ -114,11 +123,39 @@ struct GraphBuilder {
               .name = dotted_path(),
               .type = "Add",
               .input = body.id,
-              .shortcut = shortcut.id,
+              .joined = {shortcut.id},
               .in = body.shape,
               .out = body.shape,
               .flatten_source = body.flatten_source};
         return push(std::move(op), body.flatten_source);
+    }
+
+    template <class Block, std::size_t Count>
+    GraphValue concat(const std::array<GraphValue, Count>& branches, GraphValue) {
+        Op op{.spec = {.kind = OpKind::concat, .role = OpRole::join},
+              .name = dotted_path(),
+              .type = "Concat",
+              .input = branches[0].id,
+              .in = branches[0].shape,
+              .out = branches[0].shape};
+        for (std::size_t k = 1; k < Count; ++k) {
+            op.joined.push_back(branches[k].id);
+            op.out.dims[op.out.rank - 1] += branches[k].shape.c();
+        }
+        return push(std::move(op), {});  // new features: a Flatten after it starts their order again
+    }
+
+    template <class Block>
+    GraphValue gate(GraphValue in, GraphValue gate) {
+        Op op{.spec = {.kind = OpKind::gate, .role = OpRole::join},
+              .name = dotted_path(),
+              .type = "Gate",
+              .input = in.id,
+              .joined = {gate.id},
+              .in = in.shape,
+              .out = in.shape,
+              .flatten_source = in.flatten_source};
+        return push(std::move(op), in.flatten_source);
     }
 };
 

@@ -12,6 +12,7 @@
 // Nothing downstream depends on the failed layer's output, so no cascade follows.
 #pragma once
 
+#include <array>
 #include <cstddef>
 
 #include <boost/hana/at.hpp>
@@ -100,6 +101,42 @@ struct ShapeChecker {
                   << " from the input " << in << "; they must agree to be added";
         fail(type_text{Block::kind}, complaint);
         return body;
+    }
+
+    // Concat: the branches' channels side by side.
+    template <class Block, std::size_t Count>
+    constexpr Shape concat(const std::array<Shape, Count>& branches, Shape in) {
+        Shape out = branches[0];
+        for (std::size_t k = 1; k < Count; ++k) {
+            const Shape b = branches[k];
+            const bool agree = b.rank == out.rank && b.n() == out.n() && b.h() == out.h() && b.w() == out.w();
+            if (!agree) {
+                Complaint complaint;
+                complaint << "branch " << k << " gives " << b << " but branch 0 gives " << branches[0] << " from the input "
+                          << in << "; a Concat joins channels, so N, H and W must agree";
+                fail(type_text{Block::kind}, complaint);
+                return out;
+            }
+            out.dims[out.rank - 1] += b.c();
+        }
+        activation_elements += out.elements();
+        return out;
+    }
+
+    // Gate: in * gate, the gate one value per image and channel.
+    template <class Block>
+    constexpr Shape gate(Shape in, Shape gate) {
+        const bool per_channel = gate.n() == in.n() && gate.c() == in.c() && (gate.is_matrix() || (gate.h() == 1 && gate.w() == 1));
+        if (!per_channel || (in.is_matrix() && gate.is_image())) {
+            Complaint complaint;
+            complaint << "its branch gives " << gate << " for the input " << in << "; a gate must give (" << in.n();
+            if (in.is_image()) complaint << ", 1, 1, " << in.c() << ") or (" << in.n();
+            complaint << ", " << in.c() << ") to scale it";
+            fail(type_text{Block::kind}, complaint);
+            return in;
+        }
+        activation_elements += in.elements();
+        return in;
     }
 
     constexpr void fail(const type_text& inner, const Complaint& complaint) {

@@ -3,11 +3,12 @@
 //
 // A stage is what one Halide Func computes and stores. It starts with its main op and swallows, by
 // the ops' roles (layers/layer.hpp), what follows it:
-//   accumulate (conv, dense)  + the batch norm after it, folded into its weights
-//                             + a residual add + an activation
-//   normalize (a batch norm with nothing to fold into: y = scale * x + shift), merge (an add),
-//   reduce (pools, the global mean), activate   + an activation
-//   reshape (flatten)         alone: a view, computed by whoever reads it
+//   accumulate (conv, grouped conv, dense)  + the batch norm (or layer scale) after it, folded
+//                             into its weights + a residual add + an activation
+//   normalize (a batch norm or layer scale with nothing to fold into: y = scale * x + shift),
+//   merge (an add), join (concat, gate), reduce (pools, the global mean, layer norm), activate
+//                             + an activation
+//   reshape (flatten, channel slices and shuffles)  alone: a view, computed by whoever reads it
 // An op is fused into the stage before it only when nothing else reads that stage's value, so a
 // fused intermediate never needs a buffer. Ops that are the identity at inference (dropout) are
 // dropped before grouping: their readers read their input.
@@ -16,7 +17,7 @@
 // starting on a 64-byte boundary, each in the layout the target asks for (layout.hpp):
 //   accumulate  weight (the conv's or dense's, batch norm folded in; a Winograd stage's
 //               transformed, winograd.hpp), bias (one per output)
-//   normalize   scale, shift (one per channel or feature)
+//   normalize   scale, shift (one per channel or feature); a layer norm its gamma and beta as these
 #pragma once
 
 #include <cctype>
@@ -31,8 +32,9 @@ namespace snc {
 struct Stage {
     std::string name;      // for Halide Funcs and messages: "s3_conv_batch_norm_add_relu_layer1_0_conv2"
     std::vector<int> ops;  // the graph ops fused here, the main op first
-    int input = 0;         // the value the main op reads
+    int input = 0;         // the value the main op reads first
     int residual = -1;     // the value a fused add adds
+    std::vector<int> reads;  // every value the stage reads: the main op's inputs, the residual
     int output = 0;        // the value produced: the last fused op's
     Shape in, out;
     int batch_norm = -1;   // the op folded into an accumulate, or the op of a lone batch norm
@@ -49,14 +51,12 @@ struct Plan {
     std::vector<Stage> stages;
     std::int64_t packed_floats = 0;
 
+    std::vector<int> stage_by_value;  // the stage that stores each value, -1 for the input and fused values
+
     const Op& op(int index) const { return graph.ops[std::size_t(index)]; }
     const Op& main_op(const Stage& stage) const { return op(stage.main_op()); }
     // The stage that stores `value`, or -1 for the network's input.
-    int stage_of(int value) const {
-        for (std::size_t s = 0; s < stages.size(); ++s)
-            if (stages[s].output == value) return int(s);
-        return -1;
-    }
+    int stage_of(int value) const { return stage_by_value[std::size_t(value)]; }
     int output_stage() const { return stage_of(graph.output); }
 };
 
@@ -85,7 +85,7 @@ inline Graph inference_graph(const Graph& graph) {
         }
         Op kept = op;
         kept.input = value_of[std::size_t(op.input)];
-        if (op.shortcut >= 0) kept.shortcut = value_of[std::size_t(op.shortcut)];
+        for (int& value : kept.joined) value = value_of[std::size_t(value)];
         out.ops.push_back(std::move(kept));
         value_of[i + 1] = int(out.ops.size());
     }
@@ -98,13 +98,15 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
     const Graph& graph = plan.graph;
     const std::vector<int> readers = graph.readers();
     std::vector<bool> fused(graph.ops.size(), false);
+    std::vector<int> first_reader(graph.ops.size() + 1, -1);
+    for (std::size_t j = graph.ops.size(); j-- > 0;)
+        for (int value : graph.ops[j].inputs()) first_reader[std::size_t(value)] = int(j);
 
     // The op that alone reads `value` (and is not the network's output), or -1.
     auto sole_reader = [&](int value) -> int {
         if (readers[std::size_t(value)] != 1 || value == graph.output) return -1;
-        for (std::size_t j = 0; j < graph.ops.size(); ++j)
-            if (graph.ops[j].input == value || graph.ops[j].shortcut == value) return fused[j] ? -1 : int(j);
-        return -1;
+        const int j = first_reader[std::size_t(value)];
+        return j < 0 || fused[std::size_t(j)] ? -1 : j;
     };
 
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
@@ -128,12 +130,14 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
             }
             if (int j = next_with_role(OpRole::merge); j >= 0) {
                 const Op& add = graph.ops[std::size_t(j)];
-                stage.residual = add.input == stage.output ? add.shortcut : add.input;
+                stage.residual = add.input == stage.output ? add.joined[0] : add.input;
                 absorb(j);
             }
         }
         if (op.spec.role == OpRole::normalize) stage.batch_norm = int(i);
-        if (op.spec.role == OpRole::merge) stage.residual = op.shortcut;
+        if (op.spec.role == OpRole::merge) stage.residual = op.joined[0];
+        stage.reads = op.inputs();
+        if (stage.residual >= 0 && op.spec.role != OpRole::merge) stage.reads.push_back(stage.residual);
         if (op.spec.role != OpRole::reshape)
             if (int j = next_with_role(OpRole::activate); j >= 0) absorb(j);
 
@@ -146,6 +150,11 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
 
     // Stages in an order where each comes after the stages it reads (a block's body may add a
     // shortcut computed after it in the graph's order), stable otherwise; then numbered.
+    auto all_ready = [](const std::vector<bool>& ready, const Stage& stage) {
+        for (int value : stage.reads)
+            if (!ready[std::size_t(value)]) return false;
+        return true;
+    };
     std::vector<Stage> ordered_stages;
     std::vector<bool> placed(plan.stages.size(), false);
     std::vector<bool> ready(graph.ops.size() + 1, false);
@@ -153,8 +162,7 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
     while (ordered_stages.size() < plan.stages.size()) {
         for (std::size_t s = 0; s < plan.stages.size(); ++s) {
             const Stage& stage = plan.stages[s];
-            if (placed[s] || !ready[std::size_t(stage.input)] || (stage.residual >= 0 && !ready[std::size_t(stage.residual)]))
-                continue;
+            if (placed[s] || !all_ready(ready, stage)) continue;
             placed[s] = true;
             ready[std::size_t(stage.output)] = true;
             ordered_stages.push_back(stage);
@@ -163,6 +171,8 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
         }
     }
     plan.stages = std::move(ordered_stages);
+    plan.stage_by_value.assign(graph.ops.size() + 1, -1);
+    for (std::size_t s = 0; s < plan.stages.size(); ++s) plan.stage_by_value[std::size_t(plan.stages[s].output)] = int(s);
 
     // The packed array, stage by stage.
     std::int64_t offset = 0;
@@ -178,7 +188,7 @@ inline Plan plan_inference(const Graph& network, Packing packing) {
             stage.weight_elements = stage.winograd_tile ? winograd::weight_layout(main, stage.winograd_tile).size()
                                                         : main.tensors.items[0].elements();
             stage.bias_elements = main.spec.units;
-        } else if (main.spec.role == OpRole::normalize) {
+        } else if (main.spec.role == OpRole::normalize || main.spec.kind == OpKind::layer_norm) {
             stage.weight_elements = stage.bias_elements = main.in.c();
         } else {
             continue;

@@ -6,6 +6,7 @@
 #include <snc/shape.hpp>
 #include <snc/layers/activation.hpp>
 #include <snc/layers/block.hpp>
+#include <snc/layers/channel.hpp>
 #include <snc/layers/conv.hpp>
 #include <snc/layers/dense.hpp>
 #include <snc/layers/dropout.hpp>

@@ -60,7 +60,12 @@ inline TrainingLayout training_layout(const Graph& graph, Packing packing) {
 // network's images, or the output of op first - 1): the unit the training step is compiled in.
 // Halide's lowering time grows much faster than the pipeline (a 4-block ResNet step: 50 s; the
 // course's ResNet-18 in one pipeline ran past the generator's 15-minute limit), so networks are cut
-// between residual blocks into segments of at most `budget` ops, compiled apart and chained.
+// into segments of at most `budget` ops where they can be: at a point where one value is live, the
+// output of the op before it. Every block of snc's language (Residual, Concat, Gate, Seq) reads one
+// value and gives one, so such points lie between any two blocks and between the layers of a Seq;
+// inside a block, where its branches keep several values live, there is none, and a block of more
+// ops than the budget (an Inception block of 20 ops under a budget of 16, say) is one segment
+// longer than the budget.
 struct Segment {
     int first = 0, last = 0;
     int input() const { return first; }  // the value id the segment reads
@@ -73,7 +78,8 @@ inline std::vector<Segment> training_segments(const Graph& graph, int budget = 2
     std::vector<int> earliest_read(std::size_t(count + 1), count + 1);
     for (int j = count - 1; j >= 0; --j) {
         const Op& op = graph.ops[std::size_t(j)];
-        int reads = op.shortcut >= 0 ? std::min(op.input, op.shortcut) : op.input;
+        int reads = op.input;
+        for (int value : op.joined) reads = std::min(reads, value);
         earliest_read[std::size_t(j)] = std::min(earliest_read[std::size_t(j + 1)], reads);
     }
     std::vector<Segment> segments;

@@ -3,7 +3,9 @@
 //
 // Inference folds each BatchNorm into the conv or dense before it, with the population statistics:
 //   s = gamma / sqrt(running_var + eps),  W' = W * s (per output channel),  b' = (b - running_mean) * s + beta
-// A BatchNorm with nothing to fold into becomes scale = s, shift = beta - running_mean * s.
+// A BatchNorm with nothing to fold into becomes scale = s, shift = beta - running_mean * s. A
+// LayerScale folds the same way, its s = gamma and shift 0. A LayerNorm's stage reads its gamma
+// and beta packed as such a scale and shift.
 // Tensors are read and written through their layouts (layout.hpp), PyTorch's and snc's.
 #pragma once
 
@@ -68,6 +70,14 @@ struct BatchNormFolding {
 
 inline BatchNormFolding batch_norm_folding(const Op& bn, const StateDict& tensors) {
     auto vector = [&](int slot) -> const std::vector<float>& { return tensors.at(bn.tensor_name(bn.tensors.items[slot])).data; };
+    if (bn.spec.kind == OpKind::layer_scale) {
+        const std::vector<float>& gamma = vector(0);
+        return {std::vector<double>(gamma.begin(), gamma.end()), std::vector<double>(gamma.size(), 0.0)};
+    }
+    if (bn.spec.kind == OpKind::layer_norm) {  // its affine part, after the normalization at each pixel
+        const std::vector<float>&gamma = vector(0), &beta = vector(1);
+        return {std::vector<double>(gamma.begin(), gamma.end()), std::vector<double>(beta.begin(), beta.end())};
+    }
     const std::vector<float>&gamma = vector(0), &beta = vector(1), &mean = vector(2), &var = vector(3);
     BatchNormFolding folding{std::vector<double>(gamma.size()), std::vector<double>(gamma.size())};
     for (std::size_t c = 0; c < gamma.size(); ++c) {
@@ -88,7 +98,7 @@ inline std::vector<float> pack_inference_weights(const Plan& plan, const StateDi
         const Op& main = plan.main_op(stage);
         float* weight = packed.data() + stage.weight_offset;
         float* bias = packed.data() + stage.bias_offset;
-        if (main.spec.role == OpRole::normalize) {
+        if (main.spec.role == OpRole::normalize || main.spec.kind == OpKind::layer_norm) {
             BatchNormFolding folding = batch_norm_folding(main, tensors);
             for_each_element(tensor_layout(main, 0, plan.packing), [&](std::int64_t to, std::int64_t from) {
                 weight[to] = float(folding.scale[std::size_t(from)]);

@@ -14,12 +14,18 @@ namespace snc::halide {
 namespace {
 
 // The divisor of the average over the window whose top-left input pixel is (x0, y0): its pixels
-// inside the input, or the whole window with count_include_pad. For Exprs and integers alike.
+// inside the input, or with count_include_pad its pixels inside the padded input (the whole
+// window, but where a ceil-mode window runs past the padding, as PyTorch clips it). For Exprs and
+// integers alike.
 template <class Index>
 Index window_count(const Op& op, Index x0, Index y0) {
-    const int k = op.spec.window.kernel;
-    if (op.spec.count_include_pad) return Index(k * k);
+    const Window& w = op.spec.window;
+    const int k = w.kernel;
     using std::max, std::min;  // Halide::min and max by argument-dependent lookup
+    if (op.spec.count_include_pad) {
+        if (!op.spec.ceil_mode) return Index(k * k);
+        return (min(y0 + k, Index(int(op.in.h()) + w.pad_bottom)) - y0) * (min(x0 + k, Index(int(op.in.w()) + w.pad_right)) - x0);
+    }
     const Index rows = min(y0 + k, Index(int(op.in.h()))) - max(y0, Index(0));
     const Index cols = min(x0 + k, Index(int(op.in.w()))) - max(x0, Index(0));
     return rows * cols;
@@ -58,7 +64,9 @@ public:
         const Window& w = op.spec.window;
         Var c = stage.lowered.c, x = stage.lowered.x, y = stage.lowered.y, n = stage.lowered.n;
         Func source = stage.value(stage.stage.input);
-        if (w.padded()) source = stage.funcs.padded = padded_input(source, op.in, fill(Halide::Float(32)), stage.stage.name);
+        // A ceil-mode window may run past the input without padding.
+        if (w.padded() || op.spec.ceil_mode)
+            source = stage.funcs.padded = padded_input(source, op.in, fill(Halide::Float(32)), stage.stage.name);
         RDom r(0, w.kernel, 0, w.kernel, stage.stage.name + "_r");
         Expr x0 = x * w.stride - w.pad_left, y0 = y * w.stride - w.pad_top;
         Expr window = source(c, x0 + r.x, y0 + r.y, n);
@@ -77,7 +85,7 @@ public:
         const Op& op = t.op(i);
         const Window& w = op.spec.window;
         Func source = t.value(op.input);
-        if (w.padded()) {
+        if (w.padded() || op.spec.ceil_mode) {
             Halide::Region region;
             for (int extent : halide_extents(op.in)) region.emplace_back(0, extent);
             source = Halide::BoundaryConditions::constant_exterior(source, fill(f.real), region);

@@ -373,6 +373,21 @@ void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Ma
     }
 }
 
+// Depthwise and grouped convs: vectors across output channels, each vector's accumulator in a
+// register while the window's taps (unrolled) and the group's input channels run inside; threads
+// across rows. The padded input is made a row of output at a time, as the pools' is.
+void schedule_grouped(StageFuncs f, const Shape& out, const Lowered& L, const Machine& m, const Placement& placement) {
+    const int lanes = lanes_for(int(out.c()), m.vector_lanes);
+    Var yn("yn"), co("co"), ci("ci");
+    place(f.output, L.vars(out), halide_extents(out), placement);
+    f.output.split(L.c, co, ci, lanes, TailStrategy::ShiftInwards).vectorize(ci).fuse(L.y, L.n, yn);
+    if (placement.own_threads()) f.output.parallel(yn);
+    f.accumulator.compute_at(f.output, co).vectorize(L.c, lanes);
+    const std::vector<Halide::RVar> r = f.accumulator.rvars(0);  // (input channel, column, row)
+    f.accumulator.update().reorder(L.c, r[0], r[1], r[2]).vectorize(L.c, lanes).unroll(r[1]);
+    if (f.padded.defined()) f.padded.compute_at(f.output, yn).store_in(Halide::MemoryType::Stack).vectorize(L.c, lanes);
+}
+
 // Batch tiles: a network whose activations are small (LeNet's: 23 KB an image) runs at batch > 1
 // as one loop over tiles of images, each thread a tile at a time and every stage of the tile
 // inside, its activations in L2 between stages. Whole, each stage passed its batch through memory
@@ -432,6 +447,7 @@ void schedule_inference_cpu(Lowered& L, const Halide::Target& target) {
             case Pattern::view:
                 if (int(s) == last) schedule_rowwise(f, stage.out, L, m, placement);
                 break;
+            case Pattern::grouped: schedule_grouped(f, stage.out, L, m, placement); break;
             case Pattern::rowwise: schedule_rowwise(f, stage.out, L, m, placement); break;
         }
     }

@@ -224,6 +224,26 @@ void schedule_rowwise_gpu(const StageFuncs& f, const Shape& out) {
     schedule_pointwise_gpu(f.output, halide_extents(out));
 }
 
+// Depthwise and grouped convs: a thread an output (channels across a warp's lanes, coalesced),
+// its accumulator in a register, the window's taps and the group's channels a loop inside.
+void schedule_grouped_gpu(StageFuncs f, const Shape& out, const Lowered& L) {
+    const std::vector<int> extents = halide_extents(out);
+    const std::vector<Var> vars = L.vars(out);
+    for (std::size_t d = 0; d < vars.size(); ++d) f.output.bound(vars[d], 0, extents[d]);
+    const int c_threads = fit(extents[0], 32), x_threads = fit(extents[1], std::max(1, 128 / c_threads));
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), yn("yn");
+    f.output.compute_root()
+        .split(L.c, co, ci, c_threads, TailStrategy::GuardWithIf)
+        .split(L.x, xo, xi, x_threads, TailStrategy::GuardWithIf)
+        .fuse(L.y, L.n, yn)
+        .reorder(ci, xi, co, xo, yn)
+        .gpu_blocks(co, xo, yn)
+        .gpu_threads(ci, xi);
+    f.accumulator.compute_at(f.output, ci);
+    const std::vector<Halide::RVar> r = f.accumulator.rvars(0);
+    f.accumulator.update().unroll(r[1]);
+}
+
 }  // namespace
 
 void schedule_inference_gpu(Lowered& L, const Halide::Target& target) {
@@ -246,6 +266,7 @@ void schedule_inference_gpu(Lowered& L, const Halide::Target& target) {
             case Pattern::view:
                 if (int(s) == last) schedule_rowwise_gpu(f, stage.out);
                 break;
+            case Pattern::grouped: schedule_grouped_gpu(f, stage.out, L); break;
             case Pattern::rowwise: schedule_rowwise_gpu(f, stage.out); break;
         }
     }

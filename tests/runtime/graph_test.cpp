@@ -71,7 +71,7 @@ TEST_CASE("a residual add reads the body's output and the shortcut's") {
     const snc::Op& add = graph.ops[6];
     CHECK(add.spec.kind == snc::OpKind::add);
     CHECK(add.input == 5);     // bn2's value
-    CHECK(add.shortcut == 6);  // conv3's value
+    CHECK(add.joined == std::vector{6});  // conv3's value
     CHECK(graph.ops[5].input == 0);
     CHECK(graph.ops[5].name == "0.conv3");
     CHECK(add.out == snc::Shape{4, 3, 3, 6});

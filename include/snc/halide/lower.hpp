@@ -23,6 +23,8 @@ enum class Pattern : std::uint8_t {
                   // input gradients of convs (a transposed convolution)
     winograd,     // a 3x3 conv by Winograd's F(m, 3) (winograd.hpp): transformed_input, then the
                   // accumulator's products summed over input channels, then output's m x m tiles
+    grouped,      // output(c, x, y, n) = accumulator, a reduction over a window of few input channels
+                  // (a depthwise or grouped conv's, src/ops/grouped_conv.cpp): bound by memory
     tiles,        // output(a, b, ...) = accumulator, terms contiguous along a, reused along b:
                   // dense layers, their gradients
     rowwise,      // element-wise or small windows: pools, the mean, lone affine maps, adds
@@ -66,7 +68,7 @@ struct TileFuncs {
 struct StageFuncs {
     Pattern pattern = Pattern::rowwise;
     Halide::Func output;       // what the stage stores
-    Halide::Func accumulator;  // convolution, tiles: the reduction, computed inside the output's tiles
+    Halide::Func accumulator;  // convolution, grouped, tiles: the reduction, computed inside the output's tiles
     Halide::Func padded;       // windows with padding: the input with its zero (or -inf) border
     Halide::RDom reduction;    // convolution: (input channel, kernel column, kernel row); winograd: input channel
     Halide::Func transformed_input, product;  // winograd (WinogradFuncs)

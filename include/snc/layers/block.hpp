@@ -1,16 +1,26 @@
-// Composite layers: Seq, Residual, Identity and Named.
+// Composite layers: Seq, Residual, Concat, Gate, Identity and Named.
 //
 // Contract of Seq<Layers...>
 //   out = Layers_k(...Layers_1(Layers_0(in))); a reusable block, written once and used many times.
 // Contract of Residual<Body, Shortcut = Identity>
 //   out = Body(in) + Shortcut(in), with Body(in) and Shortcut(in) of the same shape. Activations
 //   after the add are ordinary layers that follow the Residual.
+// Contract of Concat<Branches...>
+//   out = the channels of Branches_0(in), then Branches_1(in)'s, ...: two branches or more, each
+//   given the same input, whose outputs agree on N, H and W (or are all (N, F)); out's C is the
+//   sum of theirs. Identity is a branch too (DenseNet: Concat<Identity, Seq<...>>).
+// Contract of Gate<Branch>
+//   out = in * Branch(in), Branch(in) of shape (N, 1, 1, C) or (N, C) broadcast over H and W:
+//   squeeze-excitation, the gate of MobileNetV3, EfficientNet and RegNetY. The branch's layers are
+//   named under the Gate's own path (a Gate adds no step: Named<"fc1", ...> inside gives
+//   "<gate>.fc1.weight", as torchvision's SqueezeExcitation).
 // Contract of Named<"name", Layer>
 //   out = Layer(in); the layer's parameters are named "name.<...>" instead of "<index>.<...>", as the
 //   attribute names of a PyTorch module. Named<"", Layer> adds no name of its own.
 //
 // Parameter names follow PyTorch's state_dict: a Seq names its children by index ("3.weight"), a
-// Residual names its branches "body" and "shortcut" unless they are Named. A Named name may be a
+// Residual names its branches "body" and "shortcut", a Concat its branches by index, unless they
+// are Named. A Named name may be a
 // number too: Named<"1", ...> keeps an nn.Sequential's index where snc has no layer of its own for
 // the module before it (a padding folded into the conv after it, say).
 #pragma once
@@ -21,6 +31,8 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 #include <boost/hana/unpack.hpp>
+
+#include <array>
 
 #include <snc/layers/layer.hpp>
 
@@ -155,6 +167,41 @@ struct Residual {
             detail::walk_layer<Shortcut>(visitor, in, detail::step_of<Shortcut>({PathStep::Kind::name, 0, "shortcut"}));
         if (visitor.failed()) return from_body;
         return visitor.template add<Residual>(from_body, from_shortcut, in);
+    }
+};
+
+template <class... Branches>
+struct Concat {
+    static_assert(sizeof...(Branches) >= 2, "snc: a Concat joins two branches or more");
+    static constexpr std::string_view kind = "Concat";
+    static constexpr bool composite = true;
+
+    template <class Visitor, class Value>
+    static constexpr Value walk(Visitor& visitor, Value in) {
+        std::array<Value, sizeof...(Branches)> outputs{};
+        std::int64_t index = 0;
+        boost::hana::for_each(boost::hana::tuple_t<Branches...>, [&](auto branch) {
+            using B = typename decltype(branch)::type;
+            if (!visitor.failed())
+                outputs[std::size_t(index)] = detail::walk_layer<B>(visitor, in, detail::step_of<B>({PathStep::Kind::index, index, {}}));
+            ++index;
+        });
+        if (visitor.failed()) return outputs[0];
+        return visitor.template concat<Concat>(outputs, in);
+    }
+};
+
+template <class Branch>
+struct Gate {
+    static constexpr std::string_view kind = "Gate";
+    static constexpr bool composite = true;
+    using branch = Branch;
+
+    template <class Visitor, class Value>
+    static constexpr Value walk(Visitor& visitor, Value in) {
+        Value gate = detail::walk_layer<Branch>(visitor, in, detail::step_of<Branch>({}));
+        if (visitor.failed()) return in;
+        return visitor.template gate<Gate>(in, gate);
     }
 };
 

@@ -28,3 +28,30 @@ struct Dropout : stateless_layer {
 };
 
 }  // namespace snc
+
+namespace snc {
+
+// StochasticDepth<Rate>: torchvision's StochasticDepth(p = Rate, mode = "row"), the drop path of
+// ConvNeXt and EfficientNet.
+//
+// Contract
+//   0 <= Rate < 1. out = in, any rank; no parameters.
+//   Training: each sample of the batch is zeroed whole with probability Rate and the others scaled
+//             by 1 / (1 - Rate); the draw is a function of the step's seed, the layer and the
+//             sample, as Dropout's.
+//   Inference: the identity.
+template <float Rate>
+struct StochasticDepth : stateless_layer {
+    static constexpr std::string_view kind = "StochasticDepth";
+    static constexpr float rate = Rate;
+
+    static constexpr bool check(Shape, Complaint& complaint) {
+        if (Rate >= 0.0f && Rate < 1.0f) return true;
+        complaint << "the rate must lie in [0, 1): the probability that a sample's path is dropped";
+        return false;
+    }
+    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::stochastic_depth, .role = OpRole::identity, .rate = Rate}; }
+    static constexpr Shape output(Shape in) { return in; }
+};
+
+}  // namespace snc

@@ -38,7 +38,21 @@ using Complaint = fixed_string<224>;
     X(global_avg_pool)  \
     X(flatten)          \
     X(add)              \
-    X(dropout)
+    X(dropout)          \
+    X(grouped_conv)     \
+    X(concat)           \
+    X(gate)             \
+    X(slice)            \
+    X(channel_shuffle)  \
+    X(relu6)            \
+    X(hard_sigmoid)     \
+    X(hard_swish)       \
+    X(silu)             \
+    X(gelu)             \
+    X(leaky_relu)       \
+    X(layer_norm)       \
+    X(layer_scale)      \
+    X(stochastic_depth)
 
 enum class OpKind : std::uint8_t {
 #define SNC_OP_KIND_ENUMERATOR(kind) kind,
@@ -57,23 +71,29 @@ constexpr std::string_view op_kind_name(OpKind kind) {
 
 // How an op takes part in the inference plan (plan.hpp), which groups ops into fused stages.
 enum class OpRole : std::uint8_t {
-    accumulate,  // conv, dense: a weighted reduction; it starts a stage that absorbs the batch norm
-                 // after it (folded into its weights), a residual add and an activation
-    normalize,   // batch norm: folds into the accumulate before it, else a per-channel affine stage
+    accumulate,  // conv, grouped conv, dense: a weighted reduction; it starts a stage that absorbs
+                 // the per-channel affine map after it (folded into its weights), a residual add and
+                 // an activation
+    normalize,   // batch norm, layer scale: a per-channel affine map; folds into the accumulate
+                 // before it, else a per-channel affine stage
     merge,       // the residual add: fuses into the stage before it, else a stage of its own
     activate,    // element-wise activations: fuse into the stage before them, else a stage
-    reshape,     // flatten: a view of its input, computed by whoever reads it
-    reduce,      // pools and the global mean: a stage of their own
-    identity,    // the identity at inference (dropout): no stage, its readers read its input
+    join,        // concat, gate: reads several values; a stage of its own, an activation fuses after it
+    reshape,     // flatten, channel slices and shuffles: a view of its input, computed by whoever reads it
+    reduce,      // pools, the global mean, layer norm: a stage of their own
+    identity,    // the identity at inference (dropout, stochastic depth): no stage, its readers read its input
 };
 
 // A sliding window with its padding resolved to explicit pixels on each side.
+// A dilated window's taps are `dilation` pixels apart: it spans dilation * (kernel - 1) + 1.
 struct Window {
     int kernel = 1;
     int stride = 1;
     int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+    int dilation = 1;
 
     constexpr bool padded() const { return pad_top || pad_left || pad_bottom || pad_right; }
+    constexpr int span() const { return dilation * (kernel - 1) + 1; }
 };
 
 // Everything the compiler needs to know about one leaf layer, independent of its C++ spelling.
@@ -86,15 +106,19 @@ struct OpSpec {
     bool count_include_pad = false;  // AvgPool: divide by the full window, padding included
     float epsilon = 0.0f;            // BatchNorm
     float momentum = 0.0f;           // BatchNorm, for the running statistics in training
-    float rate = 0.0f;               // Dropout: the probability that an element is dropped
+    float rate = 0.0f;               // Dropout, StochasticDepth: the probability that an element (a sample) is dropped
+    int groups = 1;                  // grouped conv: input and output channels in this many groups
+    bool ceil_mode = false;          // pools: the output extent rounds up (PyTorch's ceil_mode)
+    std::int64_t begin = 0;          // Slice: the first channel kept
+    float slope = 0.0f;              // LeakyReLU: the slope below zero
 };
 
 // What a tensor is to its layer: it decides the tensor's layout (layout.hpp), its initial values
 // (weights.hpp) and whether training updates it.
 enum class TensorRole : std::uint8_t {
-    weight,        // conv (out, in, kernel rows, kernel columns), dense (units, features)
+    weight,        // conv (out, in / groups, kernel rows, kernel columns), dense (units, features)
     bias,          // one per output channel or unit
-    scale, shift,  // batch norm's gamma and beta, one per input channel or feature
+    scale, shift,  // batch norm's and layer norm's gamma and beta, layer scale's gamma: one per channel or feature
     running_mean,  // batch norm's buffers: kept by training, not trained
     running_var,
 };

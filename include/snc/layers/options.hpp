@@ -24,10 +24,13 @@ struct LayerOptions {
     bool count_include_pad = false;
     float epsilon = 1e-5f;
     float momentum = 0.1f;
+    int groups = 1;
+    int dilation = 1;
+    bool ceil_mode = false;
 };
 
 // Which layers an option belongs to.
-enum class OptionFamily : std::uint8_t { window, bias, average, normalization };
+enum class OptionFamily : std::uint8_t { window, bias, average, normalization, convolution, pooling };
 
 template <int S>
 struct Stride {
@@ -73,6 +76,26 @@ struct NoBias {
 struct CountIncludePad {
     static constexpr OptionFamily family = OptionFamily::average;
     static constexpr LayerOptions apply(LayerOptions o) { o.count_include_pad = true; return o; }
+};
+// Input and output channels in G groups, each output group convolving its input group only
+// (PyTorch's groups=G); Groups<C> on C input channels is a depthwise conv.
+template <int G>
+struct Groups {
+    static constexpr OptionFamily family = OptionFamily::convolution;
+    static constexpr LayerOptions apply(LayerOptions o) { o.groups = G; return o; }
+};
+// The kernel's taps D pixels apart (PyTorch's dilation=D): a Kernel x Kernel conv sees a window of
+// D * (Kernel - 1) + 1 pixels a side.
+template <int D>
+struct Dilation {
+    static constexpr OptionFamily family = OptionFamily::convolution;
+    static constexpr LayerOptions apply(LayerOptions o) { o.dilation = D; return o; }
+};
+// The pool's output extent rounds up, as PyTorch's ceil_mode=True: a last window that starts
+// inside the input (or its left padding) but runs past the padded input still counts.
+struct CeilMode {
+    static constexpr OptionFamily family = OptionFamily::pooling;
+    static constexpr LayerOptions apply(LayerOptions o) { o.ceil_mode = true; return o; }
 };
 template <float E>
 struct Epsilon {

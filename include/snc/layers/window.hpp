@@ -1,6 +1,11 @@
 // The sliding-window rule shared by Conv, MaxPool and AvgPool.
 //
-//   out = (in + pad_before + pad_after - kernel) / stride + 1        (integer division, floor)
+//   out = (in + pad_before + pad_after - span) / stride + 1        (integer division, floor)
+//   span = dilation * (kernel - 1) + 1                               (Conv's Dilation<D>; 1 else)
+//
+// and with CeilMode (pools), PyTorch's rule: the division rounds up, then a last window that would
+// start past the input and its first padding is dropped:
+//   out = ceil((in + pad_before + pad_after - span) / stride) + 1,  out - 1 if (out - 1) * stride >= in + pad_before
 //
 // with the paddings of `Same` chosen as TensorFlow does: out = ceil(in / stride),
 // pad_total = max((out - 1) * stride + kernel - in, 0), pad_before = pad_total / 2, the rest after.
@@ -11,8 +16,13 @@
 namespace snc {
 
 // The rule itself, along one axis; also what snc-import resolves ONNX's paddings with.
-constexpr std::int64_t window_extent(std::int64_t in, int kernel, int stride, int pad_before, int pad_after) {
-    return (in + pad_before + pad_after - kernel) / stride + 1;
+constexpr std::int64_t window_extent(std::int64_t in, int kernel, int stride, int pad_before, int pad_after,
+                                     bool ceil_mode = false) {
+    const std::int64_t room = in + pad_before + pad_after - kernel;
+    if (!ceil_mode) return room / stride + 1;
+    std::int64_t out = (room + stride - 1) / stride + 1;
+    if ((out - 1) * stride >= in + pad_before) --out;
+    return out;
 }
 
 struct SidePads {
@@ -32,13 +42,13 @@ constexpr SidePads same_pads(std::int64_t in, int kernel, int stride) {
 namespace snc::detail {
 
 constexpr Window resolve_window(const LayerOptions& options, int kernel, int default_stride, Shape in) {
-    Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride};
+    Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride, .dilation = options.dilation};
     if (options.padding == Padding::explicit_pixels) {
         window.pad_top = options.pad_top, window.pad_left = options.pad_left;
         window.pad_bottom = options.pad_bottom, window.pad_right = options.pad_right;
     } else if (options.padding == Padding::same) {
-        SidePads rows = same_pads(in.h(), kernel, window.stride);
-        SidePads cols = same_pads(in.w(), kernel, window.stride);
+        SidePads rows = same_pads(in.h(), window.span(), window.stride);
+        SidePads cols = same_pads(in.w(), window.span(), window.stride);
         window.pad_top = rows.before, window.pad_bottom = rows.after;
         window.pad_left = cols.before, window.pad_right = cols.after;
     }
@@ -50,6 +60,7 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
                             Shape in, Complaint& complaint) {
     if (!require_positive(kernel, "the window size", complaint)) return false;
     if (options.has_stride && !require_positive(options.stride, "the stride", complaint)) return false;
+    if (!require_positive(options.dilation, "the dilation", complaint)) return false;
     for (int pad : {options.pad_top, options.pad_left, options.pad_bottom, options.pad_right}) {
         if (pad < 0) {
             complaint << "the padding must not be negative, got " << pad;
@@ -60,18 +71,19 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
     Window window = resolve_window(options, kernel, default_stride, in);
     std::int64_t padded_h = in.h() + window.pad_top + window.pad_bottom;
     std::int64_t padded_w = in.w() + window.pad_left + window.pad_right;
-    if (padded_h < kernel || padded_w < kernel) {
-        complaint << "its " << kernel << "x" << kernel << " window is larger than the padded input " << padded_h
-                  << "x" << padded_w << " of " << in;
+    if (padded_h < window.span() || padded_w < window.span()) {
+        complaint << "its " << kernel << "x" << kernel << " window";
+        if (window.dilation > 1) complaint << " (dilated to " << window.span() << "x" << window.span() << ")";
+        complaint << " is larger than the padded input " << padded_h << "x" << padded_w << " of " << in;
         return false;
     }
     return true;
 }
 
-constexpr Shape window_output(const Window& window, Shape in, std::int64_t channels) {
+constexpr Shape window_output(const Window& window, Shape in, std::int64_t channels, bool ceil_mode = false) {
     return Shape{in.n(),
-                 window_extent(in.h(), window.kernel, window.stride, window.pad_top, window.pad_bottom),
-                 window_extent(in.w(), window.kernel, window.stride, window.pad_left, window.pad_right),
+                 window_extent(in.h(), window.span(), window.stride, window.pad_top, window.pad_bottom, ceil_mode),
+                 window_extent(in.w(), window.span(), window.stride, window.pad_left, window.pad_right, ceil_mode),
                  channels};
 }
 
