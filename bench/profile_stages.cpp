@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     };
     Halide::Internal::JITSharedRuntime::set_default_handlers(handlers);
     if (training) return profile_training(graph, target, runs, argv[1]);
-    const Packing packing = std::getenv("SNC_PACKING") ? Packing(std::atoi(std::getenv("SNC_PACKING"))) : halide::packing_for(target);
+    const Packing packing = std::getenv("SNC_PACKING") ? Packing(std::atoi(std::getenv("SNC_PACKING"))) : halide::inference_packing;
     halide::JitNetwork network(plan_inference(graph, packing), target);
     Tensor input(dims_of(graph.input));
     for (size_t i = 0; i < input.data.size(); ++i) input.data[i] = float(i % 97) / 97.0f - 0.5f;

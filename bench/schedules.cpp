@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     setenv("HL_BEAM_SIZE", "1", 1);
     Halide::load_plugin(SNC_MULLAPUDI_PLUGIN);
     Halide::load_plugin(SNC_ADAMS_PLUGIN);
-    Plan whole = plan_inference<nets::torchvision::ResNet18<>>(halide::packing_for(Halide::get_jit_target_from_environment()));
+    Plan whole = plan_inference<nets::torchvision::ResNet18<>>(halide::inference_packing);
     Halide::Buffer<float> weights(int(whole.packed_floats));
     weights.fill(0.01f);
     std::map<std::string, int> wins;

@@ -20,5 +20,13 @@ int main() {
     summary<nets::torchvision::ResNet18<>>(std::cout);
     std::cout << "\n";
     summary<nets::torchvision::ResNet152<>>(std::cout);
+    std::cout << "\n== The book's modern CNNs on Fashion-MNIST: NiN (224x224), GoogLeNet and DenseNet (96x96)\n";
+    summary<nets::d2l::NiN<1>>(std::cout);
+    std::cout << "\n";
+    summary<nets::d2l::GoogLeNet<1>>(std::cout);
+    std::cout << "\n";
+    summary<nets::d2l::DenseNet<1>>(std::cout);
+    std::cout << "\n== torchvision's DenseNet-121 on ImageNet\n";
+    summary<nets::torchvision::DenseNet121<>>(std::cout);
     return 0;
 }

@@ -58,11 +58,7 @@ int training_compiler_main(int argc, char** argv) {
         // (snc/runtime/call_errors.hpp): a failure is an exception in the caller, never an abort.
         for (int a = 3; a < argc; ++a)
             targets.push_back(Halide::Target(argv[a]).with_feature(Halide::Target::NoRuntime).with_feature(Halide::Target::UserContext));
-        const Packing packing = training_packing_for(targets[0]);
-        for (const Halide::Target& target : targets)
-            if (training_packing_for(target) != packing)
-                throw Error("the targets pack weights differently; compile them as separate trainers");
-        const TrainingLayout layout = training_layout(graph, packing);
+        const TrainingLayout layout = training_layout(graph, training_packing);
 
         for (std::size_t k = 0; k < targets.size(); ++k) {
             std::vector<Halide::Module> modules;

@@ -1,8 +1,10 @@
 // What each op kind contributes to the compiler, and what the compiler offers it.
 //
-// One file per op kind in this folder (conv.cpp, dense.cpp, norm.cpp, ...) holds everything that
-// is that op's own: its reference loops (the definition the tests check against), its inference
-// lowering, its forward pass in training mode and its adjoints. The drivers (src/lower.cpp,
+// One file per layer family in this folder (conv.cpp and grouped_conv.cpp, dense.cpp, norm.cpp,
+// activation.cpp, pool.cpp, join.cpp, channel.cpp, ...: a header of include/snc/layers/ each, the
+// convs two) holds everything that is each of its ops' own: its reference loops (the definition
+// the tests check against), its inference lowering, its forward pass in training mode and its
+// adjoints. The drivers (src/lower.cpp,
 // src/train.cpp, src/reference.cpp) only walk the plan or the graph and dispatch here through
 // compiler_of(kind); the table behind it is made from SNC_OP_KINDS (layers/layer.hpp). No file
 // here makes a target's choice: what is stored and how loops run is the schedules' (src/schedule/).

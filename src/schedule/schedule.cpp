@@ -15,8 +15,7 @@ namespace snc::halide {
 // the course's ResNet-18 step (batch 128, 1 thread, Halide's profiler) spent 1.66 s in its
 // forward convs unblocked, 1.19 s blocked (and its input gradients, which read the weights
 // transposed, 1.05 -> 0.63 s with their own blocks: src/ops/conv.cpp); 4.86 -> 3.68 s a step.
-Packing packing_for(const Halide::Target&) { return Packing::output_blocked; }
-Packing training_packing_for(const Halide::Target&) { return Packing::output_blocked; }
+// (inference_packing and training_packing in schedule.hpp.)
 
 void schedule(Lowered& lowered, const Halide::Target& target) {
     if (target.has_gpu_feature()) schedule_inference_gpu(lowered, target);

@@ -1,4 +1,4 @@
-// expect: AvgPool's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R> and CountIncludePad
+// expect: AvgPool's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R>, CountIncludePad and CeilMode
 #include <snc/nets/d2l.hpp>
 using namespace snc;
 #ifdef SNC_MUST_NOT_COMPILE

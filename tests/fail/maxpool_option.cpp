@@ -1,4 +1,4 @@
-// expect: MaxPool's options are Stride<S>, Valid, Same, Pad<P> and Pads<T, L, B, R>
+// expect: MaxPool's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R> and CeilMode
 #include <snc/nets/d2l.hpp>
 using namespace snc;
 #ifdef SNC_MUST_NOT_COMPILE

@@ -14,19 +14,13 @@
 
 #include <snc/halide/jit.hpp>
 
+#include "every_layer.hpp"
 #include "support.hpp"
 
 namespace {
 using namespace snc;
 
-// Every new layer kind in one network, with PyTorch's twin in make_fixtures.py (every_layer).
-using EveryLayer = Network<
-    Input<4, 12, 12, 3>, Conv<16, 3, Pad<1>, NoBias>, BatchNorm<>, HardSwish,
-    Conv<16, 3, Pad<1>, Groups<16>, NoBias>, BatchNorm<>, ReLU6,  // depthwise, its batch norm folded in
-    Gate<Seq<AdaptiveAvgPool<1>, Named<"fc1", Conv<4, 1>>, SiLU, Named<"fc2", Conv<16, 1>>, HardSigmoid>>,
-    Concat<Identity, Seq<Conv<8, 3, Pad<2>, Dilation<2>>, GELU>, Seq<Slice<0, 8>, Conv<8, 1, Groups<2>>, LeakyReLU<0.1f>>>,
-    ChannelShuffle<4>, MaxPool<3, Stride<2>, CeilMode>, LayerNorm<Epsilon<1e-6f>>, Named<"layer_scale", LayerScale>,
-    Residual<Seq<Conv<32, 1>, LayerScale>>, AvgPool<3, Stride<2>, CeilMode, CountIncludePad>, Flatten, Dense<5>>;
+using testing::EveryLayer;
 static_assert(output_shape_at<EveryLayer, 7> == Shape{4, 12, 12, 32});
 static_assert(output_shape_at<EveryLayer, 9> == Shape{4, 6, 6, 32});   // ceil mode: 5 by floor
 static_assert(output_shape_at<EveryLayer, 13> == Shape{4, 3, 3, 32});  // ceil mode: 2 by floor
@@ -134,5 +128,40 @@ TEST_CASE_TEMPLATE("a new layer's adjoint matches central finite differences", N
                 CHECK(std::abs(gradients[at] - numeric) <= 1e-6 * std::max(largest, 1e-3));
             }
         }
+    }
+}
+
+TEST_CASE("the network of every new layer gives PyTorch's logits, and takes PyTorch's training step") {
+    io::SafetensorsContents weights = io::read_safetensors(testing::fixture("every_layer.safetensors"));
+    const Tensor input = io::read_npy(testing::fixture("every_layer_input.npy"));
+    const Tensor expected = io::read_npy(testing::fixture("every_layer_expected.npy"));
+    halide::JitNetwork& network = halide::jit<EveryLayer>();
+    std::vector<float> packed = pack_inference_weights(network.plan(), weights.tensors, "every_layer.safetensors", weights.ignored);
+    std::string report;
+    CHECK_MESSAGE(testing::agree(network.run(input, packed), expected, 1e-5, report), "Halide vs PyTorch: " << report);
+    CHECK_MESSAGE(testing::agree(reference::forward(network.plan().graph, weights.tensors, input), expected, 1e-5, report),
+                  "reference vs PyTorch: " << report);
+
+    // One SGD step in training mode (batch statistics), from the same weights.
+    halide::JitTraining<float> jit(build_graph<EveryLayer>());
+    const TrainingLayout& layout = jit.layout();
+    io::SafetensorsContents after = io::read_safetensors(testing::fixture("every_layer_step_after.safetensors"));
+    const Tensor label_values = io::read_npy(testing::fixture("every_layer_step_labels.npy"));
+    const float pytorch_loss = io::read_npy(testing::fixture("every_layer_step_loss.npy")).data[0];
+    TrainingState state = pack_training_state(layout, weights.tensors, "every_layer.safetensors", weights.ignored);
+    std::vector<std::int32_t> labels(label_values.data.begin(), label_values.data.end());
+    jit.step().set_parameters(state.parameters);
+    jit.step().set_statistics(state.statistics);
+    auto result = jit.step().run(jit, input.data.data(), labels.data(), {.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
+    CHECK(result.loss == doctest::Approx(pytorch_loss).epsilon(1e-5));
+    const StateDict ours = unpack_training_state(layout, {jit.step().parameters(), jit.step().statistics()});
+    for (const auto& [name, want] : after.tensors) {
+        const Tensor& got = ours.at(name);
+        double largest = 0, worst = 0;
+        for (std::size_t k = 0; k < want.data.size(); ++k) {
+            largest = std::max(largest, double(std::abs(want.data[k])));
+            worst = std::max(worst, double(std::abs(got.data[k] - want.data[k])));
+        }
+        CHECK_MESSAGE(worst <= 1e-4 * std::max(largest, 1e-3), name << ": max |difference| " << worst << " of " << largest);
     }
 }

@@ -33,7 +33,7 @@ public:
     }
     // The plan for this machine's JIT target.
     explicit JitNetwork(const Graph& graph)
-        : JitNetwork(plan_inference(graph, packing_for(Halide::get_jit_target_from_environment()))) {}
+        : JitNetwork(plan_inference(graph, inference_packing)) {}
     JitNetwork(const JitNetwork&) = delete;
     JitNetwork& operator=(const JitNetwork&) = delete;
 
@@ -78,7 +78,7 @@ public:
     // `budget` ops per segment: small budgets cut a network into many segments, to test the chaining.
     explicit JitTraining(const Graph& graph, int budget = 20,
                          const Halide::Target& target = Halide::get_jit_target_from_environment())
-        : layout_(training_layout(graph, training_packing_for(target))), step_(layout_, training_segments(graph, budget)), target_(target),
+        : layout_(training_layout(graph, training_packing)), step_(layout_, training_segments(graph, budget)), target_(target),
           sgd_(sgd_pipeline(layout_, target, Halide::type_of<T>())),
           statistics_(statistics_pipeline(layout_, target, Halide::type_of<T>())) {
         const int count = int(step_.segments().size());

@@ -10,10 +10,12 @@
 
 namespace snc::halide {
 
-// How `target` wants weights packed (layout.hpp): for inference (the plan) and for training (the
-// training layout).
-Packing packing_for(const Halide::Target& target);
-Packing training_packing_for(const Halide::Target& target);
+// How weights are packed (layout.hpp), for inference (the plan) and for training (the training
+// layout): one packing for every target, so that one library's weights file serves all its
+// variants and no two targets of a library can disagree (src/schedule/schedule.cpp says why this
+// one).
+inline constexpr Packing inference_packing = Packing::output_blocked;
+inline constexpr Packing training_packing = Packing::output_blocked;
 
 void schedule(Lowered& lowered, const Halide::Target& target);
 void schedule(Training& training, const Halide::Target& target);

@@ -15,10 +15,10 @@
 namespace snc {
 
 namespace detail {
-template <OpKind Kind, float Slope = 0.0f>
+template <OpKind Kind>
 struct elementwise : stateless_layer {
     static constexpr bool check(Shape, Complaint&) { return true; }
-    static constexpr OpSpec spec(Shape) { return {.kind = Kind, .role = OpRole::activate, .slope = Slope}; }
+    static constexpr OpSpec spec(Shape) { return {.kind = Kind, .role = OpRole::activate}; }
     static constexpr Shape output(Shape in) { return in; }
 };
 }  // namespace detail
@@ -47,9 +47,16 @@ struct SiLU : detail::elementwise<OpKind::silu> {
 struct GELU : detail::elementwise<OpKind::gelu> {
     static constexpr std::string_view kind = "GELU";
 };
+// (Clang before 18 takes no float template argument, not even a default one; g++ builds snc,
+// clang only parses its headers.)
+#if defined(__clang__) && __clang_major__ < 18
+template <float Slope>
+#else
 template <float Slope = 0.01f>
-struct LeakyReLU : detail::elementwise<OpKind::leaky_relu, Slope> {
+#endif
+struct LeakyReLU : detail::elementwise<OpKind::leaky_relu> {
     static constexpr std::string_view kind = "LeakyReLU";
+    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::leaky_relu, .role = OpRole::activate, .slope = Slope}; }
 };
 
 }  // namespace snc

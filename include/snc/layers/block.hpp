@@ -120,7 +120,7 @@ constexpr Value walk_sequence(Visitor& visitor, Value in, Hooks& hooks) {
 template <fixed_string Name, class Layer>
 template <class Visitor, class Value>
 constexpr Value Named<Name, Layer>::walk(Visitor& visitor, Value in) {
-    return detail::walk_layer<Layer>(visitor, in, {});
+    return detail::walk_layer<Layer>(visitor, in, detail::step_of<Layer>({}));  // a Named inside adds its name
 }
 
 template <class... Layers>

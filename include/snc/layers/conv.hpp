@@ -35,8 +35,7 @@ struct Conv {
         if (!detail::require_positive(groups, "the number of groups", complaint)) return false;
         if (!detail::check_window(kind, options, Kernel, 1, in, complaint)) return false;
         if (in.c() % groups || Filters % groups) {
-            complaint << groups << " groups must divide the input's " << in.c() << " channels and the " << Filters
-                      << " filters";
+            complaint << groups << " groups must divide the " << in.c() << " input channels and the " << Filters << " filters";
             return false;
         }
         return true;

@@ -5,7 +5,10 @@
 //   ResNet-34: BasicBlock, 3, 4, 6, 3             ResNet-101: Bottleneck, 3, 4, 23, 3
 //                                                 ResNet-152: Bottleneck, 3, 8, 36, 3
 // Convolutions have no bias; the stride sits on the 3x3 conv (torchvision's "ResNet v1.5").
+// And its DenseNets (Huang et al., 2016): DenseNet-121, features.denseblock1.denselayer1.conv1, ...
 #pragma once
+
+#include <utility>
 
 #include <snc/snc.hpp>
 
@@ -81,5 +84,48 @@ template <int Batch = 1, int Classes = 1000>
 struct ResNet101 : ResNet<Bottleneck, 3, 4, 23, 3, Batch, Classes> {};
 template <int Batch = 1, int Classes = 1000>
 struct ResNet152 : ResNet<Bottleneck, 3, 8, 36, 3, Batch, Classes> {};
+
+// torchvision's _DenseLayer: norm1, relu1, conv1 (1x1, bn_size * growth), norm2, relu2, conv2
+// (3x3, growth); its output goes beside its input (torch.cat), as every later layer of the block
+// reads all the features before it.
+template <int Growth, int Bottleneck = 4 * Growth>
+using DenseLayer = Concat<Identity, Named<"", Seq<Named<"norm1", BatchNorm<>>, ReLU, Named<"conv1", Conv<Bottleneck, 1, NoBias>>,
+                                                  Named<"norm2", BatchNorm<>>, ReLU, Named<"conv2", Conv<Growth, 3, Pad<1>, NoBias>>>>>;
+
+namespace detail {
+// "denselayer<I + 1>": torchvision numbers its dense layers from 1.
+template <std::size_t I>
+constexpr fixed_string<16> dense_layer_name() {
+    fixed_string<16> name;
+    name.append("denselayer");
+    name.append(std::size_t(I + 1));
+    return name;
+}
+template <int Growth, class Indices>
+struct dense_block;
+template <int Growth, std::size_t... I>
+struct dense_block<Growth, std::index_sequence<I...>> {
+    using type = Seq<Named<dense_layer_name<I>(), DenseLayer<Growth>>...>;
+};
+}  // namespace detail
+
+template <int Layers, int Growth = 32>
+using DenseBlock = typename detail::dense_block<Growth, std::make_index_sequence<Layers>>::type;
+
+// _Transition: norm, relu, conv (1x1, halving the channels), pool (2x2 average).
+template <int Channels>
+using Transition = Seq<Named<"norm", BatchNorm<>>, ReLU, Named<"conv", Conv<Channels, 1, NoBias>>, Named<"pool", AvgPool<2, Stride<2>>>>;
+
+// DenseNet-121: growth 32, blocks of 6, 12, 24 and 16 layers from 64 channels (256 -> 128,
+// 512 -> 256, 1024 -> 512, 1024 at the end), 224x224x3 images; 7,978,856 parameters for 1000 classes.
+template <int Batch = 1, int Classes = 1000, int Size = 224>
+struct DenseNet121 : Network<Input<Batch, Size, Size, 3>,
+                             Named<"features", Seq<Named<"conv0", Conv<64, 7, Stride<2>, Pad<3>, NoBias>>, Named<"norm0", BatchNorm<>>,
+                                                   ReLU, MaxPool<3, Stride<2>, Pad<1>>,
+                                                   Named<"denseblock1", DenseBlock<6>>, Named<"transition1", Transition<128>>,
+                                                   Named<"denseblock2", DenseBlock<12>>, Named<"transition2", Transition<256>>,
+                                                   Named<"denseblock3", DenseBlock<24>>, Named<"transition3", Transition<512>>,
+                                                   Named<"denseblock4", DenseBlock<16>>, Named<"norm5", BatchNorm<>>>>,
+                             ReLU, AdaptiveAvgPool<1>, Flatten, Named<"classifier", Dense<Classes>>> {};
 
 }  // namespace snc::nets::torchvision
