@@ -137,7 +137,7 @@ int training_compiler_main(int argc, char** argv) {
         const std::size_t words = detail::feature_words(targets[0]).size();
         header << "\nnamespace snc_training::" << id << " {\n\ninline constexpr int segment_count = " << count << ";\n"
                << "// How the targets want the parameters packed (the training layout's).\n"
-               << "inline constexpr snc::Packing packing = snc::Packing(" << int(packing) << ");\n\n"
+               << "inline constexpr snc::Packing packing = snc::Packing(" << int(training_packing) << ");\n\n"
                << "// The functions for `device` (enum snc_device): for the CPU, those of the first CPU target this CPU runs;\n"
                << "// null when the step was not compiled for the device.\n"
                << "inline const snc::SegmentFunctions* functions(int device) {\n";

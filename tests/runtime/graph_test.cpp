@@ -8,6 +8,8 @@
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
 
+#include "../static/zoo_blocks.hpp"
+
 namespace {
 std::vector<std::string> tensor_names(const snc::Graph& graph) {
     std::vector<std::string> names;
@@ -104,4 +106,29 @@ TEST_CASE("a conv's weights packed in blocks of output channels") {
     CHECK(plain(std::int64_t(64), 0, 0, 0) == 64);
     CHECK(snc::tensor_layout(graph.ops[1], 0, snc::Packing::output_blocked).packed ==
           snc::tensor_layout(graph.ops[1], 0, snc::Packing::output_innermost).packed);
+}
+
+namespace {
+// Every tensor's name, sorted, joined by spaces.
+template <class Net>
+std::string tensor_names() {
+    std::vector<std::string> names = tensor_names(snc::build_graph<Net>());
+    std::sort(names.begin(), names.end());
+    std::string joined;
+    for (const std::string& name : names) joined += (joined.empty() ? "" : " ") + name;
+    return joined;
+}
+}  // namespace
+
+// The blocks of tests/static/zoo_blocks.hpp name their tensors as torchvision's modules' state_dict
+// keys (num_batches_tracked aside), sorted: made with torchvision 0.14.
+TEST_CASE("each torchvision family's block names its tensors as torchvision does") {
+    using namespace snc;
+    CHECK(tensor_names<zoo_blocks::MobileNetV2Block>() == "conv.0.0.weight conv.0.1.bias conv.0.1.running_mean conv.0.1.running_var conv.0.1.weight conv.1.0.weight conv.1.1.bias conv.1.1.running_mean conv.1.1.running_var conv.1.1.weight conv.2.weight conv.3.bias conv.3.running_mean conv.3.running_var conv.3.weight");
+    CHECK(tensor_names<zoo_blocks::MobileNetV3Block>() == "block.0.0.weight block.0.1.bias block.0.1.running_mean block.0.1.running_var block.0.1.weight block.1.0.weight block.1.1.bias block.1.1.running_mean block.1.1.running_var block.1.1.weight block.2.fc1.bias block.2.fc1.weight block.2.fc2.bias block.2.fc2.weight block.3.0.weight block.3.1.bias block.3.1.running_mean block.3.1.running_var block.3.1.weight");
+    CHECK(tensor_names<zoo_blocks::ShuffleNetV2Unit>() == "branch2.0.weight branch2.1.bias branch2.1.running_mean branch2.1.running_var branch2.1.weight branch2.3.weight branch2.4.bias branch2.4.running_mean branch2.4.running_var branch2.4.weight branch2.5.weight branch2.6.bias branch2.6.running_mean branch2.6.running_var branch2.6.weight");
+    CHECK(tensor_names<zoo_blocks::ShuffleNetV2Down>() == "branch1.0.weight branch1.1.bias branch1.1.running_mean branch1.1.running_var branch1.1.weight branch1.2.weight branch1.3.bias branch1.3.running_mean branch1.3.running_var branch1.3.weight branch2.0.weight branch2.1.bias branch2.1.running_mean branch2.1.running_var branch2.1.weight branch2.3.weight branch2.4.bias branch2.4.running_mean branch2.4.running_var branch2.4.weight branch2.5.weight branch2.6.bias branch2.6.running_mean branch2.6.running_var branch2.6.weight");
+    CHECK(tensor_names<zoo_blocks::SqueezeNetFire>() == "expand1x1.bias expand1x1.weight expand3x3.bias expand3x3.weight squeeze.bias squeeze.weight");
+    CHECK(tensor_names<zoo_blocks::ConvNeXtBlock>() == "block.0.bias block.0.weight block.2.bias block.2.weight block.3.bias block.3.weight block.5.bias block.5.weight layer_scale");
+    CHECK(tensor_names<zoo_blocks::ResNeXtBlock>() == "bn1.bias bn1.running_mean bn1.running_var bn1.weight bn2.bias bn2.running_mean bn2.running_var bn2.weight bn3.bias bn3.running_mean bn3.running_var bn3.weight conv1.weight conv2.weight conv3.weight");
 }

@@ -165,3 +165,20 @@ TEST_CASE("the network of every new layer gives PyTorch's logits, and takes PyTo
         CHECK_MESSAGE(worst <= 1e-4 * std::max(largest, 1e-3), name << ": max |difference| " << worst << " of " << largest);
     }
 }
+
+TEST_CASE("a weights file whose depthwise or gate tensors do not fit is refused by name") {
+    io::SafetensorsContents weights = io::read_safetensors(testing::fixture("every_layer.safetensors"));
+    weights.tensors.at("3.weight") = Tensor({16, 16, 3, 3});  // a dense conv's weight where the depthwise one goes
+    weights.tensors.erase("6.fc2.bias");
+    const Plan plan = plan_inference<EveryLayer>(Packing::output_blocked);
+    std::string message;
+    try {
+        pack_inference_weights(plan, weights.tensors, "every_layer.safetensors", weights.ignored);
+    } catch (const Error& e) {
+        message = e.what();
+    }
+    CHECK(message.find("every_layer.safetensors: the weights do not fit the network") != std::string::npos);
+    CHECK(message.find("'3.weight' of layer 3 (Conv<16, 3, Pad<1>, Groups<16>, NoBias>) has shape (16, 16, 3, 3) but the network needs "
+                       "(16, 1, 3, 3)") != std::string::npos);
+    CHECK(message.find("1 missing: 6.fc2.bias") != std::string::npos);
+}
