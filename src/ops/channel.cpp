@@ -234,26 +234,9 @@ private:
     }
 };
 
-class LayerScaleOp final : public OpCompiler {
+// Its reference and its inference are the per-channel affine map's (op.hpp): a zero shift.
+class LayerScaleOp final : public PerChannelAffine {
 public:
-    reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override {
-        const reference::Values& in = values[std::size_t(op.input)];
-        const std::vector<float>& gamma = tensors.at(op.tensor_name(op.tensors.items[0])).data;
-        const std::vector<std::size_t> source = tensor_channels(op, 0);
-        reference::Values out(in.size());
-        for (std::size_t k = 0; k < in.size(); ++k) out[k] = in[k] * gamma[source[k % source.size()]];
-        return out;
-    }
-
-    // Alone: the per-channel affine map of the packed scale (and a zero shift), as a lone batch norm.
-    Expr lower(StageContext& stage) const override {
-        std::vector<Expr> args = stage.args(stage.stage.out);
-        stage.funcs.pattern = Pattern::rowwise;
-        return stage.value(stage.stage.input)(args) * stage.scale(args[0]) + stage.bias(args[0]);
-    }
-    // After a conv or dense: folded into its weights.
-    Expr fuse(StageContext&, const Op&, Expr value) const override { return value; }
-
     void forward(TrainingContext& t, int i) const override {
         const Op& op = t.op(i);
         const std::vector<Expr> args = t.args(op.out);

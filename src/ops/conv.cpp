@@ -114,32 +114,9 @@ Func winograd_weights(const std::string& name, int m, Var co, Var ci, Var p,
 
 class Conv final : public OpCompiler {
 public:
+    // The definition is the grouped conv's loops (grouped_conv.cpp) with one group and no dilation.
     reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override {
-        const reference::Values& in = values[std::size_t(op.input)];
-        const Shape i = op.in, o = op.out;
-        const Window& win = op.spec.window;
-        const std::vector<float>& w = tensors.at(op.tensor_name(op.tensors.items[0])).data;
-        const std::vector<float>* b = op.spec.bias ? &tensors.at(op.tensor_name(op.tensors.items[1])).data : nullptr;
-        const Layout weight = tensor_layout(op, 0, Packing{}).source, image = image_layout(i), output = image_layout(o);
-        reference::Values out(std::size_t(o.elements()));
-        for (std::int64_t n = 0; n < o.n(); ++n)
-            for (std::int64_t co = 0; co < o.c(); ++co)
-                for (std::int64_t y = 0; y < o.h(); ++y)
-                    for (std::int64_t x = 0; x < o.w(); ++x) {
-                        double sum = b ? (*b)[std::size_t(co)] : 0.0;
-                        for (std::int64_t ky = 0; ky < win.kernel; ++ky) {
-                            const std::int64_t iy = y * win.stride + ky - win.pad_top;
-                            if (iy < 0 || iy >= i.h()) continue;
-                            for (std::int64_t kx = 0; kx < win.kernel; ++kx) {
-                                const std::int64_t ix = x * win.stride + kx - win.pad_left;
-                                if (ix < 0 || ix >= i.w()) continue;
-                                for (std::int64_t ci = 0; ci < i.c(); ++ci)
-                                    sum += double(w[std::size_t(weight(co, ci, ky, kx))]) * in[std::size_t(image(n, ci, iy, ix))];
-                            }
-                        }
-                        out[std::size_t(output(n, co, y, x))] = sum;
-                    }
-        return out;
+        return grouped_conv_op().reference(op, values, tensors);
     }
 
     Expr lower(StageContext& stage) const override {

@@ -11,33 +11,9 @@ namespace snc::halide {
 
 namespace {
 
-class BatchNormOp final : public OpCompiler {
+// Its reference and its inference are the per-channel affine map's (op.hpp).
+class BatchNormOp final : public PerChannelAffine {
 public:
-    reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override {
-        const reference::Values& in = values[std::size_t(op.input)];
-        const BatchNormFolding folding = batch_norm_folding(op, tensors);  // in PyTorch's order of the features
-        const TensorLayout vector = tensor_layout(op, 0, Packing{});
-        const std::int64_t channels = op.in.c();
-        std::vector<std::size_t> source(static_cast<std::size_t>(channels), 0);  // snc's channel -> PyTorch's
-        for_each_element(vector, [&](std::int64_t packed, std::int64_t from) { source[std::size_t(packed)] = std::size_t(from); });
-        reference::Values out(in.size());
-        for (std::size_t k = 0; k < in.size(); ++k) {
-            const std::size_t c = source[k % std::size_t(channels)];
-            out[k] = in[k] * folding.scale[c] + folding.shift[c];
-        }
-        return out;
-    }
-
-    // Alone: a per-channel affine map with the packed scale and shift.
-    Expr lower(StageContext& stage) const override {
-        std::vector<Expr> args = stage.args(stage.stage.out);
-        stage.funcs.pattern = Pattern::rowwise;
-        return stage.value(stage.stage.input)(args) * stage.scale(args[0]) + stage.bias(args[0]);
-    }
-
-    // After a conv or dense: already folded into its weights.
-    Expr fuse(StageContext&, const Op&, Expr value) const override { return value; }
-
     void forward(TrainingContext& t, int i) const override {
         Training& f = t.funcs();
         const Op& op = t.op(i);

@@ -150,6 +150,16 @@ public:
 
 const OpCompiler& compiler_of(OpKind kind);
 
+// The ops that are a per-channel affine map at inference (batch norm with its running statistics,
+// layer scale: weights.hpp's batch_norm_folding gives both): folded into the conv or dense before
+// them at pack time, else a stage y = scale x + shift of the packed scale and shift.
+class PerChannelAffine : public OpCompiler {
+public:
+    reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict& tensors) const override;
+    Expr lower(StageContext& stage) const override;
+    Expr fuse(StageContext&, const Op&, Expr value) const override { return value; }  // folded into the weights
+};
+
 // Each op file's entry: conv_op(), dense_op(), ..., one per line of SNC_OP_KINDS.
 #define SNC_DECLARE_OP_COMPILER(kind) const OpCompiler& kind##_op();
 SNC_OP_KINDS(SNC_DECLARE_OP_COMPILER)

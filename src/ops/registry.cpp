@@ -21,6 +21,28 @@ Expr OpCompiler::fuse(StageContext&, const Op& op, Expr) const {
     throw Error("snc: a " + std::string(op_kind_name(op.spec.kind)) + " op cannot be fused into the stage before it");
 }
 
+reference::Values PerChannelAffine::reference(const Op& op, const std::vector<reference::Values>& values,
+                                              const StateDict& tensors) const {
+    const reference::Values& in = values[std::size_t(op.input)];
+    const BatchNormFolding folding = batch_norm_folding(op, tensors);  // in PyTorch's order of the channels
+    const std::int64_t channels = op.in.c();
+    std::vector<std::size_t> source(static_cast<std::size_t>(channels), 0);  // snc's channel -> PyTorch's
+    for_each_element(tensor_layout(op, 0, Packing{}),
+                     [&](std::int64_t packed, std::int64_t from) { source[std::size_t(packed)] = std::size_t(from); });
+    reference::Values out(in.size());
+    for (std::size_t k = 0; k < in.size(); ++k) {
+        const std::size_t c = source[k % std::size_t(channels)];
+        out[k] = in[k] * folding.scale[c] + folding.shift[c];
+    }
+    return out;
+}
+
+Expr PerChannelAffine::lower(StageContext& stage) const {
+    std::vector<Expr> args = stage.args(stage.stage.out);
+    stage.funcs.pattern = Pattern::rowwise;
+    return stage.value(stage.stage.input)(args) * stage.scale(args[0]) + stage.bias(args[0]);
+}
+
 Func padded_input(const Func& in, const Shape& shape, Expr fill, const std::string& name) {
     Halide::Region region;
     for (int extent : halide_extents(shape)) region.emplace_back(0, extent);

@@ -18,7 +18,9 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from save_safetensors import save_safetensors  # noqa: E402
+from make_fixtures import randomize_batch_norm, sgd_step  # noqa: E402
 
 
 # d2l 8.3
@@ -136,14 +138,7 @@ def densenet(classes=10, num_channels=64, growth_rate=32, arch=(4, 4, 4, 4)):
 
 
 def write_case(directory, name, model, size, generator):
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            n = module.num_features
-            with torch.no_grad():
-                module.weight.copy_(0.5 + torch.rand(n, generator=generator))
-                module.bias.copy_(0.2 * torch.randn(n, generator=generator))
-                module.running_mean.copy_(0.3 * torch.randn(n, generator=generator))
-                module.running_var.copy_(0.5 + torch.rand(n, generator=generator))
+    randomize_batch_norm(model, generator)
     images = torch.rand(2, 1, size, size, generator=generator)
     labels = torch.tensor([3, 7])
     save_safetensors(os.path.join(directory, name + ".safetensors"), model.state_dict())
@@ -152,12 +147,7 @@ def write_case(directory, name, model, size, generator):
         logits = model(images)
     np.save(os.path.join(directory, name + "_input.npy"), images.permute(0, 2, 3, 1).contiguous().numpy())
     np.save(os.path.join(directory, name + "_expected.npy"), logits.numpy().astype(np.float32))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    model.train()
-    loss = F.cross_entropy(model(images), labels)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    loss, _ = sgd_step(model, images, labels)
     save_safetensors(os.path.join(directory, name + "_after.safetensors"), model.state_dict())
     np.save(os.path.join(directory, name + "_labels.npy"), labels.numpy().astype(np.float32))
     np.save(os.path.join(directory, name + "_loss.npy"), np.array([loss.item()], dtype=np.float32))

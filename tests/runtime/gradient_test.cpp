@@ -40,11 +40,21 @@ using FewFromMany = Network<Input<2, 7, 6, 2>, Conv<6, 3, Same>, Tanh, Conv<16, 
 // F(2,3) on 6x6 planes in a batch of 8; the forward convs and the second's input gradient.
 using WinogradF4 = Network<Input<1, 24, 24, 16>, Conv<16, 3, Same>, Tanh, Conv<16, 3, Same, NoBias>, Tanh, GlobalAvgPool, Dense<3>>;
 using WinogradF2InBatch = Network<Input<8, 6, 6, 16>, Conv<16, 3, Same>, Tanh, Conv<32, 3, Same>, Tanh, GlobalAvgPool, Dense<3>>;
+// The layers beyond residual pairs (language_test.cpp checks their stages): each between
+// parameters and the loss, on images and on features.
+using GradientEveryLayer = Network<
+    Input<2, 8, 8, 3>, Conv<8, 3, Pad<1>>, HardSwish, Conv<16, 3, Stride<2>, Pad<1>, Groups<8>>, BatchNorm<>, ReLU6,
+    Gate<Seq<AdaptiveAvgPool<1>, Conv<4, 1>, SiLU, Conv<16, 1>, HardSigmoid>>,
+    Concat<Identity, Seq<Conv<8, 3, Pad<2>, Dilation<2>>, GELU>, Seq<Slice<4, 12>, Conv<8, 1, Groups<2>>, LeakyReLU<0.1f>>>,
+    ChannelShuffle<4>, MaxPool<3, Stride<2>, CeilMode>, LayerNorm<>, LayerScale, StochasticDepth<0.4f>,
+    Residual<Seq<Conv<32, 1>, LayerScale>>, AvgPool<2, Stride<2>, CeilMode, CountIncludePad>, Flatten, Dense<3>>;
+using GradientFeatures = Network<Input<4, 6>, Concat<Dense<5>, Seq<Dense<3>, GELU>>, Gate<Seq<Dense<8>, Sigmoid>>, LayerNorm<>,
+                                 LayerScale, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
-                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany, WinogradF4, WinogradF2InBatch) {
+                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany, WinogradF4, WinogradF2InBatch, GradientEveryLayer, GradientFeatures) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);

@@ -3,8 +3,6 @@
 // shuffles, layer norm, layer scale, stochastic depth. Each against the plain C++ reference at
 // inference, each adjoint against float64 finite differences, and one network holding them all
 // against PyTorch (tests/fixtures/make_fixtures.py: inference and one SGD step).
-#include <random>
-
 #include <doctest/doctest.h>
 
 #include <snc/io/npy.hpp>
@@ -79,56 +77,6 @@ TEST_CASE("the plan: batch norm folds into a depthwise conv, Winograd leaves it 
     int lone_scales = 0;
     for (const Stage& stage : scaled.stages) lone_scales += scaled.op(stage.main_op()).spec.kind == OpKind::layer_scale;
     CHECK(lone_scales == 1);
-}
-
-namespace {
-// For the finite differences: each layer between parameters and the loss.
-using GradientEveryLayer = Network<
-    Input<2, 8, 8, 3>, Conv<8, 3, Pad<1>>, HardSwish, Conv<16, 3, Stride<2>, Pad<1>, Groups<8>>, BatchNorm<>, ReLU6,
-    Gate<Seq<AdaptiveAvgPool<1>, Conv<4, 1>, SiLU, Conv<16, 1>, HardSigmoid>>,
-    Concat<Identity, Seq<Conv<8, 3, Pad<2>, Dilation<2>>, GELU>, Seq<Slice<4, 12>, Conv<8, 1, Groups<2>>, LeakyReLU<0.1f>>>,
-    ChannelShuffle<4>, MaxPool<3, Stride<2>, CeilMode>, LayerNorm<>, LayerScale, StochasticDepth<0.4f>,
-    Residual<Seq<Conv<32, 1>, LayerScale>>, AvgPool<2, Stride<2>, CeilMode, CountIncludePad>, Flatten, Dense<3>>;
-using GradientFeatures = Network<Input<4, 6>, Concat<Dense<5>, Seq<Dense<3>, GELU>>, Gate<Seq<Dense<8>, Sigmoid>>, LayerNorm<>,
-                                 LayerScale, Dense<3>>;
-}  // namespace
-
-TEST_CASE_TEMPLATE("a new layer's adjoint matches central finite differences", Net, GradientEveryLayer, GradientFeatures) {
-    Graph graph = build_graph<Net>();
-    for (int budget : {100, 2}) {
-        halide::JitTraining<double> jit(graph, budget);
-        const TrainingLayout& layout = jit.layout();
-        INFO("segments of at most " << budget << " ops: " << jit.step().segments().size() << " segments");
-        TrainingState initial = pack_training_state(layout, testing::random_state_dict(graph, 21), "random weights");
-        std::vector<double> parameters(initial.parameters.begin(), initial.parameters.end());
-        jit.step().set_statistics(std::vector<double>(initial.statistics.begin(), initial.statistics.end()));
-        Tensor input = testing::random_tensor(dims_of(Net::input_shape), 3);
-        std::vector<double> images(input.data.begin(), input.data.end());
-        std::vector<std::int32_t> labels(std::size_t(Net::output_shape.n()));
-        for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = std::int32_t(k % 3);
-        auto loss_at = [&](std::vector<double>& p) {
-            jit.step().set_parameters(p);
-            return jit.step().run(jit, images.data(), labels.data(), {}, 7, false).loss;
-        };
-        loss_at(parameters);
-        const std::vector<double> gradients = jit.step().gradients();
-        std::mt19937 random(5);
-        for (const TrainingTensor& tensor : layout.parameters) {
-            double largest = 0.0;
-            for (std::int64_t k = 0; k < tensor.elements; ++k)
-                largest = std::max(largest, std::abs(gradients[std::size_t(tensor.offset + k)]));
-            for (int sample = 0; sample < 6; ++sample) {
-                std::size_t at = std::size_t(tensor.offset) + random() % std::size_t(tensor.elements);
-                const double h = 1e-6;
-                std::vector<double> plus = parameters, minus = parameters;
-                plus[at] += h;
-                minus[at] -= h;
-                double numeric = (loss_at(plus) - loss_at(minus)) / (2 * h);
-                INFO(tensor.name << "[" << at - std::size_t(tensor.offset) << "]: analytic " << gradients[at] << ", numeric " << numeric);
-                CHECK(std::abs(gradients[at] - numeric) <= 1e-6 * std::max(largest, 1e-3));
-            }
-        }
-    }
 }
 
 TEST_CASE("the network of every new layer gives PyTorch's logits, and takes PyTorch's training step") {

@@ -13,18 +13,25 @@
 
 namespace snc {
 
-template <float Rate>
-struct Dropout : stateless_layer {
-    static constexpr std::string_view kind = "Dropout";
+namespace detail {
+// What Dropout and StochasticDepth share: a rate in [0, 1), the shape kept, the identity at inference.
+template <OpKind Kind, float Rate>
+struct random_drop : stateless_layer {
     static constexpr float rate = Rate;
-
     static constexpr bool check(Shape, Complaint& complaint) {
         if (Rate >= 0.0f && Rate < 1.0f) return true;
-        complaint << "the rate must lie in [0, 1): the probability that an element is dropped";
+        complaint << "the rate must lie in [0, 1): the probability that " << (Kind == OpKind::dropout ? "an element" : "a sample's path")
+                  << " is dropped";
         return false;
     }
-    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::dropout, .role = OpRole::identity, .rate = Rate}; }
+    static constexpr OpSpec spec(Shape) { return {.kind = Kind, .role = OpRole::identity, .rate = Rate}; }
     static constexpr Shape output(Shape in) { return in; }
+};
+}  // namespace detail
+
+template <float Rate>
+struct Dropout : detail::random_drop<OpKind::dropout, Rate> {
+    static constexpr std::string_view kind = "Dropout";
 };
 
 }  // namespace snc
@@ -41,17 +48,8 @@ namespace snc {
 //             sample, as Dropout's.
 //   Inference: the identity.
 template <float Rate>
-struct StochasticDepth : stateless_layer {
+struct StochasticDepth : detail::random_drop<OpKind::stochastic_depth, Rate> {
     static constexpr std::string_view kind = "StochasticDepth";
-    static constexpr float rate = Rate;
-
-    static constexpr bool check(Shape, Complaint& complaint) {
-        if (Rate >= 0.0f && Rate < 1.0f) return true;
-        complaint << "the rate must lie in [0, 1): the probability that a sample's path is dropped";
-        return false;
-    }
-    static constexpr OpSpec spec(Shape) { return {.kind = OpKind::stochastic_depth, .role = OpRole::identity, .rate = Rate}; }
-    static constexpr Shape output(Shape in) { return in; }
 };
 
 }  // namespace snc
