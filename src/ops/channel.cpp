@@ -193,14 +193,7 @@ public:
         const Shape s = op.in;
         const std::vector<Expr> args = t.args(s);
         Func x_hat = t.saved(i, "normalized");
-        auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
-        Func dbeta = t.channel_sum(t.name(i, "_dbeta"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(g, c, x, y, n); });
-        Func dgamma = t.channel_sum(t.name(i, "_dgamma"), s, [&](Expr c, Expr x, Expr y, Expr n) {
-            return at(g, c, x, y, n) * at(x_hat, c, x, y, n);
-        });
-        const Layout features = tensor_layout(op, 0, t.funcs().layout->packing).packed;
-        t.set_tensor_gradient(i, 0, [dgamma, features](const std::vector<Expr>& at) { return dgamma(features.offset(at.data())); });
-        t.set_tensor_gradient(i, 1, [dbeta, features](const std::vector<Expr>& at) { return dbeta(features.offset(at.data())); });
+        set_affine_gradients(t, i, g, x_hat);
         if (!t.needs_input_gradient(i)) return;
         Func scaled(t.name(i, "_scaled_gradient"));
         scaled(args) = g(args) * channel_parameter(t, i, 0, args[0]);

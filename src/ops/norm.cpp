@@ -52,15 +52,8 @@ public:
         const Shape s = op.in;
         const double m = double(batch_norm_count(s));
         Func x_hat = t.saved(i, "normalized");
-        auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
-        Func dbeta = t.channel_sum(t.name(i, "_dbeta"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(g, c, x, y, n); });
-        Func dgamma = t.channel_sum(t.name(i, "_dgamma"), s, [&](Expr c, Expr x, Expr y, Expr n) {
-            return at(g, c, x, y, n) * at(x_hat, c, x, y, n);
-        });
-        // Their coordinates are PyTorch's; the Funcs run over snc's channels (features).
-        const Layout features = tensor_layout(op, 0, t.funcs().layout->packing).packed;
-        t.set_tensor_gradient(i, 0, [dgamma, features](const std::vector<Expr>& at) { return dgamma(features.offset(at.data())); });
-        t.set_tensor_gradient(i, 1, [dbeta, features](const std::vector<Expr>& at) { return dbeta(features.offset(at.data())); });
+        set_affine_gradients(t, i, g, x_hat);
+        Func dgamma = t.saved(i, "dgamma"), dbeta = t.saved(i, "dbeta");
         if (!t.needs_input_gradient(i)) return;
         std::vector<Expr> args = t.args(s);
         Func din(t.name(i, "_din"));

@@ -176,6 +176,10 @@ inline Expr is_nan_bits(const Expr& x) {
     return magnitude > Halide::cast(bits, Expr(wide ? std::int64_t(0x7ff0000000000000) : std::int64_t(0x7f800000)));
 }
 
+// Shared by the normalizations (batch norm, layer norm), y = gamma x^ + beta per channel: the
+// gradients of gamma (slot 0) and beta (slot 1) from d loss / d y, summed over every pixel.
+void set_affine_gradients(TrainingContext& t, int op, const Func& gradient, const Func& normalized);
+
 // Shared by the windowed ops (conv and the pools): the input with a `fill` border where windows
 // reach past it.
 Func padded_input(const Func& in, const Shape& shape, Expr fill, const std::string& name);

@@ -43,6 +43,22 @@ Expr PerChannelAffine::lower(StageContext& stage) const {
     return stage.value(stage.stage.input)(args) * stage.scale(args[0]) + stage.bias(args[0]);
 }
 
+void set_affine_gradients(TrainingContext& t, int i, const Func& g, const Func& x_hat) {
+    const Op& op = t.op(i);
+    const Shape s = op.in;
+    auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
+    Func dbeta = t.channel_sum(t.name(i, "_dbeta"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(g, c, x, y, n); });
+    Func dgamma = t.channel_sum(t.name(i, "_dgamma"), s, [&](Expr c, Expr x, Expr y, Expr n) {
+        return at(g, c, x, y, n) * at(x_hat, c, x, y, n);
+    });
+    // Their coordinates are PyTorch's; the Funcs run over snc's channels (features).
+    const Layout features = tensor_layout(op, 0, t.funcs().layout->packing).packed;
+    t.set_tensor_gradient(i, 0, [dgamma, features](const std::vector<Expr>& c) { return dgamma(features.offset(c.data())); });
+    t.set_tensor_gradient(i, 1, [dbeta, features](const std::vector<Expr>& c) { return dbeta(features.offset(c.data())); });
+    t.saved(i, "dgamma") = dgamma;
+    t.saved(i, "dbeta") = dbeta;
+}
+
 Func padded_input(const Func& in, const Shape& shape, Expr fill, const std::string& name) {
     Halide::Region region;
     for (int extent : halide_extents(shape)) region.emplace_back(0, extent);

@@ -11,6 +11,7 @@
 
 #include <snc/halide/jit.hpp>
 
+#include "every_layer.hpp"
 #include "support.hpp"
 
 namespace {
@@ -47,6 +48,21 @@ using NarrowColumns = Network<Input<2, 20, 18, 3>, Conv<6, 5, Same>, BatchNorm<>
 // A small network at batch 32: every stage inside the output's loop over tiles of 2 images.
 using BatchTiles = Network<Input<32, 14, 14, 1>, Conv<6, 5>, BatchNorm<>, Sigmoid, AvgPool<2, Stride<2>>, Conv<8, 3>, ReLU,
                            Flatten, Dense<12>, BatchNorm<>, Sigmoid, Dense<10>>;
+// The layers beyond residual pairs (issue 28; language_test.cpp has the rest of their tests).
+using Depthwise = Network<Input<2, 9, 9, 24>, Conv<24, 3, Pad<1>, Groups<24>>, BatchNorm<>, ReLU6>;
+using DepthwiseStrided = Network<Input<2, 10, 10, 16>, Conv<32, 5, Stride<2>, Same, Groups<16>, NoBias>, HardSwish>;  // multiplier 2
+using GroupedResNeXt = Network<Input<2, 7, 7, 32>, Conv<64, 3, Pad<1>, Groups<8>>, BatchNorm<>, ReLU>;
+using DilatedDense = Network<Input<2, 11, 11, 5>, Conv<7, 3, Pad<2>, Dilation<2>>, SiLU>;
+using InceptionConcat = Network<Input<2, 8, 8, 6>, Concat<Conv<4, 1>, Seq<Conv<3, 1>, ReLU, Conv<5, 3, Same>>, Seq<MaxPool<3, Stride<1>, Pad<1>>, Conv<2, 1>>, Identity>, ReLU>;
+using FeatureConcat = Network<Input<3, 10>, Concat<Dense<4>, Identity, Seq<Dense<3>, GELU>>, Dense<2>>;
+using SqueezeExcitation = Network<Input<2, 6, 6, 8>, Gate<Seq<GlobalAvgPool, Dense<2>, ReLU, Dense<8>, Sigmoid>>, Tanh>;
+using ShuffleUnit = Network<Input<2, 6, 6, 8>, Concat<Slice<0, 4>, Seq<Slice<4, 8>, Conv<4, 3, Same, Groups<4>>, ReLU>>, ChannelShuffle<2>, Conv<6, 1>>;
+using CeilPools = Network<Input<2, 10, 10, 4>, MaxPool<3, Stride<2>, Pad<1>, CeilMode>, AvgPool<2, Stride<2>, CeilMode>>;
+using CeilAveragePadded = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Pad<1>, CeilMode, CountIncludePad>>;
+using Adaptive = Network<Input<2, 8, 8, 4>, AdaptiveAvgPool<2>, Conv<3, 1>>;
+using Activations = Network<Input<2, 5, 5, 16>, Conv<16, 1>, LeakyReLU<0.2f>, Conv<16, 1>, GELU, Conv<16, 1>, HardSigmoid>;
+using LayerNormScale = Network<Input<2, 5, 5, 12>, LayerNorm<>, LayerScale, Conv<12, 1>, LayerScale, Flatten, LayerNorm<>>;
+using DropPath = Network<Input<3, 4, 4, 6>, Residual<Seq<Conv<6, 3, Same>, StochasticDepth<0.3f>>>, ReLU>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, ValidConv, SameStridedConv,
@@ -54,7 +70,9 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
                    PlanesInBatch, PlanesInBatchStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
-                   BatchTiles) {
+                   BatchTiles, testing::EveryLayer, Depthwise, DepthwiseStrided, GroupedResNeXt, DilatedDense, InceptionConcat,
+                   FeatureConcat, SqueezeExcitation, ShuffleUnit, CeilPools, CeilAveragePadded, Adaptive, Activations,
+                   LayerNormScale, DropPath) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
@@ -110,6 +128,31 @@ TEST_CASE("the plan fuses batch norm, the residual add and the activation into t
     Plan lone_add = plan_inference<ResidualAddStage>(Packing::output_innermost);
     REQUIRE(lone_add.stages.size() == 2);
     CHECK(kinds_of(lone_add, lone_add.stages[1]) == std::vector{OpKind::add, OpKind::tanh});
+}
+
+TEST_CASE("the plan: batch norm folds into a depthwise conv, Winograd leaves it alone, a concat is a stage") {
+    Plan depthwise = plan_inference<Depthwise>(Packing::output_blocked);
+    REQUIRE(depthwise.stages.size() == 1);
+    CHECK(depthwise.stages[0].ops.size() == 3);  // grouped conv + batch norm + ReLU6
+    CHECK(depthwise.stages[0].winograd_tile == 0);
+    CHECK(depthwise.op(0).spec.kind == OpKind::grouped_conv);
+    // A 3x3 stride-1 same depthwise conv of 32 channels on a 24x24 plane: Winograd's rule would
+    // take it if it were dense (it sums over every input channel).
+    using WouldBeWinograd = Network<Input<1, 24, 24, 32>, Conv<32, 3, Same, Groups<32>>, Conv<32, 3, Same>>;
+    Plan plan = plan_inference<WouldBeWinograd>(Packing::output_blocked);
+    CHECK(plan.stages[0].winograd_tile == 0);
+    CHECK(plan.stages[1].winograd_tile == 4);
+
+    Plan inception = plan_inference<InceptionConcat>(Packing::output_blocked);
+    const Stage& last = inception.stages.back();
+    CHECK(inception.op(last.main_op()).spec.kind == OpKind::concat);
+    CHECK(last.reads.size() == 4);
+    CHECK(last.ops.size() == 2);  // the ReLU after it fused
+    // LayerScale folds into the conv before it: no stage of its own.
+    Plan scaled = plan_inference<LayerNormScale>(Packing::output_blocked);
+    int lone_scales = 0;
+    for (const Stage& stage : scaled.stages) lone_scales += scaled.op(stage.main_op()).spec.kind == OpKind::layer_scale;
+    CHECK(lone_scales == 1);
 }
 
 namespace {
