@@ -126,6 +126,13 @@ public:
     }
 };
 
+// Whether x is -infinity, tested on its bits (is_nan_bits says why).
+Expr is_negative_infinity_bits(const Expr& x) {
+    const bool wide = x.type().bits() == 64;
+    const Halide::Type bits = Halide::UInt(wide ? 64 : 32);
+    return Halide::reinterpret(bits, x) == Halide::cast(bits, Expr(wide ? std::uint64_t(0xfff0000000000000ull) : std::uint64_t(0xff800000u)));
+}
+
 // sigmoid(x) with exp's argument kept finite (Sigmoid's guard).
 Expr logistic(Expr x) {
     Expr bounded = Halide::clamp(x, constant(x.type(), -88), constant(x.type(), 88));
@@ -135,7 +142,10 @@ Expr logistic(Expr x) {
 class SiLU final : public Activation {
 public:
     double apply(double x) const override { return x / (1.0 + std::exp(-x)); }
-    Expr apply(Expr x) const override { return Halide::select(is_nan_bits(x), x, x * logistic(x)); }
+    // PyTorch's x / (1 + exp(-x)) is NaN at -infinity (-inf / inf); x sigmoid(x) would give -inf.
+    Expr apply(Expr x) const override {
+        return Halide::select(is_nan_bits(x) || is_negative_infinity_bits(x), Halide::cast(x.type(), Expr(std::nan(""))), x * logistic(x));
+    }
     Expr input_gradient(Expr x, Expr, Expr g, const Op&) const override {
         Expr s = logistic(x);
         return g * s * (one(x.type()) + x * (one(x.type()) - s));

@@ -96,7 +96,9 @@ std::vector<OpKind> kinds_of(const Plan& plan, const Stage& stage) {
 // stage (a ReLU or a max pool must not drop it); an infinity goes where the arithmetic takes it.
 TEST_CASE_TEMPLATE("NaN and infinity pass through a stage as through the reference", Net, ValidConv, ConvBatchNormRelu,
                    AsymmetricPadsTanh, StemAndPool, MaxPoolPadded, AvgPoolSame, LoneBatchNormSigmoid, MeanDense, FlattenDense,
-                   FlattenBatchNormDense, ResidualConvAddRelu, ResidualAddStage, Features, NarrowColumns, BatchTiles) {
+                   FlattenBatchNormDense, ResidualConvAddRelu, ResidualAddStage, Features, NarrowColumns, BatchTiles,
+                   testing::EveryLayer, Depthwise, DilatedDense, InceptionConcat, SqueezeExcitation, ShuffleUnit, CeilPools,
+                   Activations, LayerNormScale) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
