@@ -16,13 +16,16 @@ Lowered lower(const Plan& plan, Func input, Func packed, std::optional<Func> fin
         const Stage& stage = plan.stages[s];
         StageFuncs& funcs = lowered.stages[s];
         StageContext context{lowered, plan, stage, funcs};
+        const bool last = int(s) == plan.output_stage();
+        funcs.output = last && final_output ? *final_output : Func(stage.name);
+        // An op that defines the stage's output itself (a concat: one copy per branch, each with
+        // the fused ops) returns no value.
         Expr value = compiler_of(context.main().spec.kind).lower(context);
+        if (!value.defined()) continue;
         for (std::size_t k = 1; k < stage.ops.size(); ++k) {
             const Op& op = plan.op(stage.ops[k]);
             value = compiler_of(op.spec.kind).fuse(context, op, value);
         }
-        const bool last = int(s) == plan.output_stage();
-        funcs.output = last && final_output ? *final_output : Func(stage.name);
         funcs.output(context.args(stage.out)) = value;
     }
     lowered.output = lowered.stages[std::size_t(plan.output_stage())].output;

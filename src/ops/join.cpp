@@ -2,8 +2,9 @@
 //   add     body(x) + shortcut(x). At inference it joins the conv stage before it, or is a stage
 //           of its own; its adjoint gives the gradient to both branches.
 //   concat  out(c) = branch k's channel c - offset_k, offset_k the channels of the branches
-//           before k. A stage of its own that copies (a select over the branches); each branch's
-//           gradient is its slice of the output's.
+//           before k. At inference a stage of its own that copies each branch into its channels
+//           (one update per branch, the fused activation applied in each); in training a select
+//           over the branches. Each branch's gradient is its slice of the output's.
 //   gate    out(c, x, y, n) = in(c, x, y, n) * gate(c, n) (or gate(c, 0, 0, n)); its adjoints:
 //           d in = g * gate, d gate(c, n) = sum over x, y of g * in.
 #include "op.hpp"
@@ -68,11 +69,29 @@ public:
         return out;
     }
 
+    // One copy per branch into its channels: out(offset_k + r, x, y, n) = fused(branch_k(r, x, y, n)).
+    // As one select over the branches, each vector of channels gathered from every branch at
+    // clamped channels: a 256 + 32 concat at 28x28 took 2.6 ms of 1 thread (the 3x3 conv making
+    // the 32, 0.37 ms); as copies, a contiguous load and store per vector.
     Expr lower(StageContext& stage) const override {
         stage.funcs.pattern = Pattern::rowwise;
         const Op& op = stage.main();
-        return joined(op, stage.args(op.out), [&](int value) { return stage.value(value); },
-                      [&](int value) { return stage.plan.graph.shape_of(value); });
+        Func out = stage.funcs.output;
+        const std::vector<Expr> args = stage.args(op.out);
+        out(args) = Halide::undef<float>();
+        int offset = 0, k = 0;
+        for (int value : op.inputs()) {
+            const int channels = int(stage.plan.graph.shape_of(value).c());
+            RDom r(0, channels, stage.stage.name + "_branch" + std::to_string(k++));
+            Expr copied = stage.value(value)(with_channel(args, r.x));
+            for (std::size_t j = 1; j < stage.stage.ops.size(); ++j) {
+                const Op& fused = stage.plan.op(stage.stage.ops[j]);
+                copied = compiler_of(fused.spec.kind).fuse(stage, fused, copied);
+            }
+            out(with_channel(args, r.x + offset)) = copied;
+            offset += channels;
+        }
+        return Expr();
     }
 
     void forward(TrainingContext& t, int i) const override {

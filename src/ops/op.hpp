@@ -137,7 +137,8 @@ public:
     virtual reference::Values reference(const Op& op, const std::vector<reference::Values>& values,
                                         const StateDict& tensors) const = 0;
     // Inference, as the main op of a stage: its value at the stage's Vars, before the ops fused
-    // after it. Sets the stage's pattern and the Funcs it defines (accumulator, padded input).
+    // after it. Sets the stage's pattern and the Funcs it defines (accumulator, padded input). Or
+    // it defines stage.funcs.output itself, the fused ops included, and returns no Expr.
     virtual Expr lower(StageContext& stage) const;
     // Inference, fused into a stage after its main op: the value after this op.
     virtual Expr fuse(StageContext& stage, const Op& op, Expr value) const;

@@ -371,6 +371,19 @@ void schedule_rowwise(StageFuncs f, const Shape& out, const Lowered& L, const Ma
     } else if (placement.own_threads()) {
         f.output.parallel(L.n);
     }
+    // A concat's copies, one update per branch: vectors across the branch's channels.
+    for (int k = 0; k < f.output.num_update_definitions(); ++k) {
+        const Halide::RVar r = f.output.rvars(k)[0];
+        Halide::Stage copy = f.output.update(k);
+        copy.vectorize(r, lanes, TailStrategy::GuardWithIf);
+        if (out.is_image()) {
+            Var rows("rows");
+            copy.fuse(L.y, L.n, rows);
+            if (placement.own_threads()) copy.parallel(rows);
+        } else if (placement.own_threads()) {
+            copy.parallel(L.n);
+        }
+    }
 }
 
 // Depthwise and grouped convs: vectors across output channels, each vector's accumulator in a

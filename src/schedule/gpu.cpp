@@ -219,9 +219,29 @@ void schedule_winograd_gpu(WinogradFuncs f) {
 
 namespace {
 
-// Pools, means and element-wise stages; a view only where it is the network's output.
-void schedule_rowwise_gpu(const StageFuncs& f, const Shape& out) {
-    schedule_pointwise_gpu(f.output, halide_extents(out));
+// Pools, means and element-wise stages; a view only where it is the network's output. A concat's
+// copies (one update per branch): a kernel each, threads across the branch's channels.
+void schedule_rowwise_gpu(StageFuncs f, const Shape& out, const Lowered& L) {
+    if (f.output.num_update_definitions() == 0) {
+        schedule_pointwise_gpu(f.output, halide_extents(out));
+        return;
+    }
+    const std::vector<int> extents = halide_extents(out);
+    const std::vector<Var> vars = L.vars(out);
+    for (std::size_t d = 0; d < vars.size(); ++d) f.output.bound(vars[d], 0, extents[d]);
+    f.output.compute_root();
+    for (int k = 0; k < f.output.num_update_definitions(); ++k) {
+        const RVar r = f.output.rvars(k)[0];
+        RVar ro("ro"), ri("ri");
+        Halide::Stage copy = f.output.update(k);
+        copy.split(r, ro, ri, 32, TailStrategy::GuardWithIf);
+        if (out.is_image()) {
+            Var yn("yn");
+            copy.fuse(L.y, L.n, yn).reorder(ri, ro, L.x, yn).gpu_blocks(ro, L.x, yn).gpu_threads(ri);
+        } else {
+            copy.reorder(ri, ro, L.n).gpu_blocks(ro, L.n).gpu_threads(ri);
+        }
+    }
 }
 
 // Depthwise and grouped convs: a thread an output (channels across a warp's lanes, coalesced),
@@ -264,10 +284,10 @@ void schedule_inference_gpu(Lowered& L, const Halide::Target& target) {
                 break;
             case Pattern::tiles: schedule_tiles_gpu({f.output, f.accumulator, halide_extents(stage.out)}); break;
             case Pattern::view:
-                if (int(s) == last) schedule_rowwise_gpu(f, stage.out);
+                if (int(s) == last) schedule_rowwise_gpu(f, stage.out, L);
                 break;
             case Pattern::grouped: schedule_grouped_gpu(f, stage.out, L); break;
-            case Pattern::rowwise: schedule_rowwise_gpu(f, stage.out); break;
+            case Pattern::rowwise: schedule_rowwise_gpu(f, stage.out, L); break;
         }
     }
 }
