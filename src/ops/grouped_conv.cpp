@@ -1,5 +1,5 @@
-// A conv with groups or dilation (layers/conv.hpp: Conv<F, K, Groups<G>, Dilation<D>>), cig = C / G
-// input and cog = F / G output channels a group:
+// A conv with groups, dilation or a rectangular kernel (layers/conv.hpp: Conv<F, K, Groups<G>,
+// Dilation<D>, KernelWidth<W>>), cig = C / G input and cog = F / G output channels a group:
 //
 //   out(co, x, y, n) = b(co) + sum over ci < cig, kx, ky of
 //                      w(co, ci, ky, kx) * in(g cig + ci, x s + kx D - pl, y s + ky D - pt, n),  g = co / cog
@@ -41,10 +41,10 @@ public:
                     for (std::int64_t x = 0; x < o.w(); ++x) {
                         double sum = b ? (*b)[std::size_t(co)] : 0.0;
                         const std::int64_t first = co / cog * cig;
-                        for (std::int64_t ky = 0; ky < win.kernel; ++ky) {
+                        for (std::int64_t ky = 0; ky < win.rows(); ++ky) {
                             const std::int64_t iy = y * win.stride + ky * win.dilation - win.pad_top;
                             if (iy < 0 || iy >= i.h()) continue;
-                            for (std::int64_t kx = 0; kx < win.kernel; ++kx) {
+                            for (std::int64_t kx = 0; kx < win.columns(); ++kx) {
                                 const std::int64_t ix = x * win.stride + kx * win.dilation - win.pad_left;
                                 if (ix < 0 || ix >= i.w()) continue;
                                 for (std::int64_t ci = 0; ci < cig; ++ci)
@@ -64,7 +64,7 @@ public:
         Func source = stage.value(stage.stage.input);
         if (w.padded()) source = stage.funcs.padded = padded_input(source, op.in, 0.0f, stage.stage.name);
         // r.x: input channel of the group, r.y: kernel column, r.z: kernel row.
-        RDom r(0, cig, 0, w.kernel, 0, w.kernel, stage.stage.name + "_r");
+        RDom r(0, cig, 0, w.columns(), 0, w.rows(), stage.stage.name + "_r");
         Func acc(stage.stage.name + "_acc");
         acc(c, x, y, n) = stage.bias(c);
         acc(c, x, y, n) += stage.weight({c, r.x, r.z, r.y}) *
@@ -88,12 +88,12 @@ public:
             source = padded_input(in, op.in, t.real(0), t.name(i, ""));
             f.padded_inputs.push_back({source,
                                        {{0, int(op.in.c())},
-                                        {-w.pad_left, int((op.out.w() - 1) * w.stride + w.span())},
-                                        {-w.pad_top, int((op.out.h() - 1) * w.stride + w.span())},
+                                        {-w.pad_left, int((op.out.w() - 1) * w.stride + w.span_columns())},
+                                        {-w.pad_top, int((op.out.h() - 1) * w.stride + w.span_rows())},
                                         {0, int(op.in.n())}}});
         }
         t.saved(i, "source") = source;
-        RDom r(0, cig, 0, w.kernel, 0, w.kernel, t.name(i, "_r"));
+        RDom r(0, cig, 0, w.columns(), 0, w.rows(), t.name(i, "_r"));
         Func acc(t.name(i, "_acc")), out(t.name(i, ""));
         acc(c, x, y, n) = op.spec.bias ? t.parameter(i, 1, {c}) : t.real(0);
         acc(c, x, y, n) += t.parameter(i, 0, {c, r.x, r.z, r.y}) *
@@ -110,7 +110,7 @@ public:
         const Op& op = t.op(i);
         const Window& w = op.spec.window;
         const int groups = op.spec.groups, cig = int(op.in.c()) / groups, cog = int(op.out.c()) / groups;
-        const int k = w.kernel, s = w.stride, d = w.dilation;
+        const int s = w.stride, d = w.dilation;
         t.reread(g);
 
         if (op.spec.bias) {
@@ -122,14 +122,14 @@ public:
         dw(c, ci, kx, ky) = t.real(0);
         dw(c, ci, kx, ky) += g(c, r.x, r.y, r.z) *
                              t.saved(i, "source")(c / cog * cig + ci, r.x * s + kx * d - w.pad_left, r.y * s + ky * d - w.pad_top, r.z);
-        f.weight_gradients.push_back({dw, {int(op.out.c()), cig, k, k}, int(op.out.n()), int(op.out.w() * op.out.h())});
+        f.weight_gradients.push_back({dw, {int(op.out.c()), cig, w.columns(), w.rows()}, int(op.out.n()), int(op.out.w() * op.out.h())});
         t.set_tensor_gradient(i, 0, [dw](const std::vector<Expr>& at) { return dw(at[0], at[1], at[3], at[2]); });
         if (!t.needs_input_gradient(i)) return;
 
         Halide::Region output_region;
         for (int extent : halide_extents(op.out)) output_region.emplace_back(0, extent);
         Func g_border = Halide::BoundaryConditions::constant_exterior(g, t.real(0), output_region);
-        RDom rd(0, cog, 0, k, 0, k, t.name(i, "_din_r"));
+        RDom rd(0, cog, 0, w.columns(), 0, w.rows(), t.name(i, "_din_r"));
         Expr group = c / cig;
         Expr from_x = x + w.pad_left - rd.y * d, from_y = y + w.pad_top - rd.z * d;
         Expr lands = from_x % s == 0 && from_y % s == 0;

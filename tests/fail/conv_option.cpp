@@ -1,4 +1,4 @@
-// expect: Conv's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R>, Groups<G>, Dilation<D> and NoBias
+// expect: Conv's options are Stride<S>, Valid, Same, Pad<P>, Pads<T, L, B, R>, Groups<G>, Dilation<D>, KernelWidth<W> and NoBias
 #include <snc/nets/d2l.hpp>
 using namespace snc;
 #ifdef SNC_MUST_NOT_COMPILE

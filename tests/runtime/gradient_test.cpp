@@ -48,13 +48,16 @@ using GradientEveryLayer = Network<
     Concat<Identity, Seq<Conv<8, 3, Pad<2>, Dilation<2>>, GELU>, Seq<Slice<4, 12>, Conv<8, 1, Groups<2>>, LeakyReLU<0.1f>>>,
     ChannelShuffle<4>, MaxPool<3, Stride<2>, CeilMode>, LayerNorm<>, LayerScale, StochasticDepth<0.4f>,
     Residual<Seq<Conv<32, 1>, LayerScale>>, AvgPool<2, Stride<2>, CeilMode, CountIncludePad>, Flatten, Dense<3>>;
+// Inception v3's factorized convs: 1x5 then 5x1 (and strided).
+using GradientRectangular = Network<Input<2, 7, 9, 3>, Conv<4, 1, KernelWidth<5>, Pads<0, 2, 0, 2>>, Tanh,
+                                    Conv<3, 5, KernelWidth<1>, Stride<2>, Pads<2, 0, 2, 0>>, Flatten, Dense<3>>;
 using GradientFeatures = Network<Input<4, 6>, Concat<Dense<5>, Seq<Dense<3>, GELU>>, Gate<Seq<Dense<8>, Sigmoid>>, LayerNorm<>,
                                  LayerScale, Dense<3>>;
 }  // namespace
 
 TEST_CASE_TEMPLATE("gradients match central finite differences", Net, StridedConvTanh, BatchNormMaxPool,
                    SigmoidAvgPoolFeatures, ResidualBlock, IdentityResidual, TapsNotDividingStride, Features,
-                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany, WinogradF4, WinogradF2InBatch, GradientEveryLayer, GradientFeatures) {
+                   DropoutFeatures, DropoutImages, BlockedChannels, FewFromMany, WinogradF4, WinogradF2InBatch, GradientEveryLayer, GradientFeatures, GradientRectangular) {
     Graph graph = build_graph<Net>();
     for (int budget : {100, 2}) {
         halide::JitTraining<double> jit(graph, budget);

@@ -62,6 +62,7 @@ using CeilAveragePadded = Network<Input<2, 9, 9, 4>, AvgPool<3, Stride<2>, Pad<1
 using Adaptive = Network<Input<2, 8, 8, 4>, AdaptiveAvgPool<2>, Conv<3, 1>>;
 using Activations = Network<Input<2, 5, 5, 16>, Conv<16, 1>, LeakyReLU<0.2f>, Conv<16, 1>, GELU, Conv<16, 1>, HardSigmoid>;
 using LayerNormScale = Network<Input<2, 5, 5, 12>, LayerNorm<>, LayerScale, Conv<12, 1>, LayerScale, Flatten, LayerNorm<>>;
+using Rectangular = Network<Input<2, 9, 11, 6>, Conv<5, 1, KernelWidth<7>, Pads<0, 3, 0, 3>>, ReLU, Conv<4, 7, KernelWidth<1>, Stride<2>, Pads<3, 0, 3, 0>>>;
 using DropPath = Network<Input<3, 4, 4, 6>, Residual<Seq<Conv<6, 3, Same>, StochasticDepth<0.3f>>>, ReLU>;
 }  // namespace
 
@@ -72,7 +73,7 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
                    BatchTiles, testing::EveryLayer, Depthwise, DepthwiseStrided, GroupedResNeXt, DilatedDense, InceptionConcat,
                    FeatureConcat, SqueezeExcitation, ShuffleUnit, CeilPools, CeilAveragePadded, Adaptive, Activations,
-                   LayerNormScale, DropPath) {
+                   LayerNormScale, DropPath, Rectangular) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");

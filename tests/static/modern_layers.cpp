@@ -23,6 +23,13 @@ static_assert(Conv<16, 3>::spec(Shape{1, 5, 5, 16}).kind == OpKind::conv);
 // Dilation: the window spans D (K - 1) + 1; Same pads for the span.
 static_assert(out<Network<Input<1, 11, 11, 2>, Conv<4, 3, Dilation<2>>>> == Shape{1, 7, 7, 4});
 static_assert(out<Network<Input<1, 11, 11, 2>, Conv<4, 3, Dilation<3>, Same>>> == Shape{1, 11, 11, 4});
+// KernelWidth: Kernel rows by W columns, each axis its own span and padding (Inception v3's 1x7).
+static_assert(out<Network<Input<1, 17, 17, 8>, Conv<4, 1, KernelWidth<7>, Pads<0, 3, 0, 3>>>> == Shape{1, 17, 17, 4});
+static_assert(out<Network<Input<1, 17, 12, 8>, Conv<4, 7, KernelWidth<1>>>> == Shape{1, 11, 12, 4});
+static_assert(out<Network<Input<1, 9, 9, 8>, Conv<4, 3, KernelWidth<5>, Same, Stride<2>>>> == Shape{1, 5, 5, 4});
+static_assert(Conv<4, 1, KernelWidth<7>>::tensors(Shape{1, 9, 9, 8}).items[0].dims[3] == 7);
+static_assert(mac_count<Network<Input<1, 9, 9, 8>, Conv<4, 1, KernelWidth<7>, Pads<0, 3, 0, 3>>>> == 81 * 4 * 7 * 8);
+static_assert(Conv<4, 3, KernelWidth<3>>::spec(Shape{1, 5, 5, 16}).kind == OpKind::conv);  // square after all
 // Ceil mode: rounds up, unless the last window would start past the input and its first padding.
 static_assert(out<Network<Input<1, 12, 12, 2>, MaxPool<3, Stride<2>>>> == Shape{1, 5, 5, 2});
 static_assert(out<Network<Input<1, 12, 12, 2>, MaxPool<3, Stride<2>, CeilMode>>> == Shape{1, 6, 6, 2});

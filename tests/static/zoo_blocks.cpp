@@ -23,4 +23,6 @@ static_assert(parameter_count<ConvNeXtBlock> == 79296);
 static_assert(out<ConvNeXtBlock> == Shape{1, 56, 56, 96});
 static_assert(parameter_count<ResNeXtBlock> == 71168);
 static_assert(out<ResNeXtBlock> == Shape{1, 56, 56, 256});
+static_assert(parameter_count<InceptionV3C> == 1297408);
+static_assert(out<InceptionV3C> == Shape{1, 17, 17, 768});
 }  // namespace

@@ -60,4 +60,19 @@ using ResNeXtBlock = Network<Input<1, 56, 56, 256>,
                                      Named<"conv2", Conv<128, 3, Pad<1>, Groups<32>, NoBias>>, Named<"bn2", BatchNorm<>>, ReLU,
                                      Named<"conv3", Conv<256, 1, NoBias>>, Named<"bn3", BatchNorm<>>>>>>,
     ReLU>;
+
+// Inception v3's InceptionC(768, channels_7x7 128): four branches, two of them chains of 1x7 and
+// 7x1 convs (KernelWidth), the last an average pool (count_include_pad, as F.avg_pool2d's
+// default) before its 1x1 conv. torchvision's BasicConv2d: conv (no bias), bn (eps 1e-3), ReLU.
+template <fixed_string Name, int Filters, int Rows, int Columns>
+using BasicConv2d = Named<Name, Seq<Named<"conv", Conv<Filters, Rows, KernelWidth<Columns>, Pads<Rows / 2, Columns / 2, Rows / 2, Columns / 2>, NoBias>>,
+                                    Named<"bn", BatchNorm<Epsilon<1e-3f>>>, ReLU>>;
+using InceptionV3C = Network<Input<1, 17, 17, 768>,
+    Named<"", Concat<BasicConv2d<"branch1x1", 192, 1, 1>,
+                     Named<"", Seq<BasicConv2d<"branch7x7_1", 128, 1, 1>, BasicConv2d<"branch7x7_2", 128, 1, 7>,
+                                   BasicConv2d<"branch7x7_3", 192, 7, 1>>>,
+                     Named<"", Seq<BasicConv2d<"branch7x7dbl_1", 128, 1, 1>, BasicConv2d<"branch7x7dbl_2", 128, 7, 1>,
+                                   BasicConv2d<"branch7x7dbl_3", 128, 1, 7>, BasicConv2d<"branch7x7dbl_4", 128, 7, 1>,
+                                   BasicConv2d<"branch7x7dbl_5", 192, 1, 7>>>,
+                     Named<"", Seq<AvgPool<3, Stride<1>, Pad<1>, CountIncludePad>, BasicConv2d<"branch_pool", 192, 1, 1>>>>>>;
 }  // namespace snc::zoo_blocks

@@ -85,15 +85,22 @@ enum class OpRole : std::uint8_t {
 };
 
 // A sliding window with its padding resolved to explicit pixels on each side.
-// A dilated window's taps are `dilation` pixels apart: it spans dilation * (kernel - 1) + 1.
+// A window of kernel x kernel pixels, or kernel rows by kernel_columns columns (a conv's
+// KernelWidth<W>). A dilated window's taps are `dilation` pixels apart: it spans
+// dilation * (taps - 1) + 1 pixels along each axis.
 struct Window {
     int kernel = 1;
     int stride = 1;
     int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
     int dilation = 1;
+    int kernel_columns = 0;  // 0: square
 
     constexpr bool padded() const { return pad_top || pad_left || pad_bottom || pad_right; }
-    constexpr int span() const { return dilation * (kernel - 1) + 1; }
+    constexpr int rows() const { return kernel; }
+    constexpr int columns() const { return kernel_columns ? kernel_columns : kernel; }
+    constexpr bool square() const { return columns() == rows(); }
+    constexpr int span_rows() const { return dilation * (rows() - 1) + 1; }
+    constexpr int span_columns() const { return dilation * (columns() - 1) + 1; }
 };
 
 // Everything the compiler needs to know about one leaf layer, independent of its C++ spelling.

@@ -26,6 +26,7 @@ struct LayerOptions {
     float momentum = 0.1f;
     int groups = 1;
     int dilation = 1;
+    int kernel_width = 0;  // 0: as many columns as rows
     bool ceil_mode = false;
 };
 
@@ -90,6 +91,13 @@ template <int D>
 struct Dilation {
     static constexpr OptionFamily family = OptionFamily::convolution;
     static constexpr LayerOptions apply(LayerOptions o) { o.dilation = D; return o; }
+};
+// A rectangular kernel: the conv's Kernel rows by W columns (PyTorch's kernel_size=(Kernel, W)),
+// as Inception v3's 1x7 and 7x1 convs.
+template <int W>
+struct KernelWidth {
+    static constexpr OptionFamily family = OptionFamily::convolution;
+    static constexpr LayerOptions apply(LayerOptions o) { o.kernel_width = W; return o; }
 };
 // The pool's output extent rounds up, as PyTorch's ceil_mode=True: a last window that starts
 // inside the input (or its left padding) but runs past the padded input still counts.

@@ -1,7 +1,8 @@
 // The sliding-window rule shared by Conv, MaxPool and AvgPool.
 //
 //   out = (in + pad_before + pad_after - span) / stride + 1        (integer division, floor)
-//   span = dilation * (kernel - 1) + 1                               (Conv's Dilation<D>; 1 else)
+//   span = dilation * (taps - 1) + 1                                 (Conv's Dilation<D>; 1 else)
+// along each axis, taps the kernel's rows or columns (a Conv's KernelWidth<W> has W columns).
 //
 // and with CeilMode (pools), PyTorch's rule: the division rounds up, then a last window that would
 // start past the input and its first padding is dropped:
@@ -42,13 +43,16 @@ constexpr SidePads same_pads(std::int64_t in, int kernel, int stride) {
 namespace snc::detail {
 
 constexpr Window resolve_window(const LayerOptions& options, int kernel, int default_stride, Shape in) {
-    Window window{.kernel = kernel, .stride = options.has_stride ? options.stride : default_stride, .dilation = options.dilation};
+    Window window{.kernel = kernel,
+                  .stride = options.has_stride ? options.stride : default_stride,
+                  .dilation = options.dilation,
+                  .kernel_columns = options.kernel_width == kernel ? 0 : options.kernel_width};
     if (options.padding == Padding::explicit_pixels) {
         window.pad_top = options.pad_top, window.pad_left = options.pad_left;
         window.pad_bottom = options.pad_bottom, window.pad_right = options.pad_right;
     } else if (options.padding == Padding::same) {
-        SidePads rows = same_pads(in.h(), window.span(), window.stride);
-        SidePads cols = same_pads(in.w(), window.span(), window.stride);
+        SidePads rows = same_pads(in.h(), window.span_rows(), window.stride);
+        SidePads cols = same_pads(in.w(), window.span_columns(), window.stride);
         window.pad_top = rows.before, window.pad_bottom = rows.after;
         window.pad_left = cols.before, window.pad_right = cols.after;
     }
@@ -61,6 +65,7 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
     if (!require_positive(kernel, "the window size", complaint)) return false;
     if (options.has_stride && !require_positive(options.stride, "the stride", complaint)) return false;
     if (!require_positive(options.dilation, "the dilation", complaint)) return false;
+    if (options.kernel_width < 0) return require_positive(options.kernel_width, "the kernel width", complaint);
     for (int pad : {options.pad_top, options.pad_left, options.pad_bottom, options.pad_right}) {
         if (pad < 0) {
             complaint << "the padding must not be negative, got " << pad;
@@ -71,9 +76,9 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
     Window window = resolve_window(options, kernel, default_stride, in);
     std::int64_t padded_h = in.h() + window.pad_top + window.pad_bottom;
     std::int64_t padded_w = in.w() + window.pad_left + window.pad_right;
-    if (padded_h < window.span() || padded_w < window.span()) {
-        complaint << "its " << kernel << "x" << kernel << " window";
-        if (window.dilation > 1) complaint << " (dilated to " << window.span() << "x" << window.span() << ")";
+    if (padded_h < window.span_rows() || padded_w < window.span_columns()) {
+        complaint << "its " << window.rows() << "x" << window.columns() << " window";
+        if (window.dilation > 1) complaint << " (dilated to " << window.span_rows() << "x" << window.span_columns() << ")";
         complaint << " is larger than the padded input " << padded_h << "x" << padded_w << " of " << in;
         return false;
     }
@@ -82,8 +87,8 @@ constexpr bool check_window(std::string_view kind, const LayerOptions& options, 
 
 constexpr Shape window_output(const Window& window, Shape in, std::int64_t channels, bool ceil_mode = false) {
     return Shape{in.n(),
-                 window_extent(in.h(), window.span(), window.stride, window.pad_top, window.pad_bottom, ceil_mode),
-                 window_extent(in.w(), window.span(), window.stride, window.pad_left, window.pad_right, ceil_mode),
+                 window_extent(in.h(), window.span_rows(), window.stride, window.pad_top, window.pad_bottom, ceil_mode),
+                 window_extent(in.w(), window.span_columns(), window.stride, window.pad_left, window.pad_right, ceil_mode),
                  channels};
 }
 
