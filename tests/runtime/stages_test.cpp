@@ -63,6 +63,10 @@ using Adaptive = Network<Input<2, 8, 8, 4>, AdaptiveAvgPool<2>, Conv<3, 1>>;
 using Activations = Network<Input<2, 5, 5, 16>, Conv<16, 1>, LeakyReLU<0.2f>, Conv<16, 1>, GELU, Conv<16, 1>, HardSigmoid>;
 using LayerNormScale = Network<Input<2, 5, 5, 12>, LayerNorm<>, LayerScale, Conv<12, 1>, LayerScale, Flatten, LayerNorm<>>;
 using Rectangular = Network<Input<2, 9, 11, 6>, Conv<5, 1, KernelWidth<7>, Pads<0, 3, 0, 3>>, ReLU, Conv<4, 7, KernelWidth<1>, Stride<2>, Pads<3, 0, 3, 0>>>;
+// Concats at batch 32: one inside the batch tiles (small activations, a dense layer last), one the
+// network's output (no tiles: its copies are updates).
+using ConcatInBatchTiles = Network<Input<32, 8, 8, 3>, Concat<Conv<4, 3, Same>, Identity>, ReLU, Conv<4, 1>, Flatten, Dense<3>>;
+using ConcatLastInBatch = Network<Input<32, 6, 6, 4>, Conv<4, 3, Same>, Concat<Identity, Conv<2, 1>>, ReLU>;
 using DropPath = Network<Input<3, 4, 4, 6>, Residual<Seq<Conv<6, 3, Same>, StochasticDepth<0.3f>>>, ReLU>;
 }  // namespace
 
@@ -73,7 +77,7 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
                    BatchTiles, testing::EveryLayer, Depthwise, DepthwiseStrided, GroupedResNeXt, DilatedDense, InceptionConcat,
                    FeatureConcat, SqueezeExcitation, ShuffleUnit, CeilPools, CeilAveragePadded, Adaptive, Activations,
-                   LayerNormScale, DropPath, Rectangular) {
+                   LayerNormScale, DropPath, Rectangular, ConcatInBatchTiles, ConcatLastInBatch) {
     halide::JitNetwork& network = halide::jit<Net>();
     StateDict tensors = testing::random_state_dict(network.plan().graph, 11);
     std::vector<float> packed = pack_inference_weights(network.plan(), tensors, "random weights");
