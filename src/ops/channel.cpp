@@ -16,11 +16,6 @@ namespace snc::halide {
 
 namespace {
 
-std::vector<Expr> with_channel(std::vector<Expr> args, Expr c) {
-    args[0] = std::move(c);
-    return args;
-}
-
 // snc's channel (feature) -> the element of the op's tensor `slot` in PyTorch's order.
 std::vector<std::size_t> tensor_channels(const Op& op, int slot) {
     std::vector<std::size_t> source(std::size_t(op.in.c()), 0);

@@ -46,12 +46,6 @@ public:
     }
 };
 
-// The coordinates of channel `c` in another shape of the same rank: (c, x, y, n) or (c, n).
-std::vector<Expr> with_channel(std::vector<Expr> args, Expr c) {
-    args[0] = std::move(c);
-    return args;
-}
-
 class Concat final : public OpCompiler {
 public:
     reference::Values reference(const Op& op, const std::vector<reference::Values>& values, const StateDict&) const override {

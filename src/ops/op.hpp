@@ -181,6 +181,13 @@ inline Expr is_nan_bits(const Expr& x) {
 // gradients of gamma (slot 0) and beta (slot 1) from d loss / d y, summed over every pixel.
 void set_affine_gradients(TrainingContext& t, int op, const Func& gradient, const Func& normalized);
 
+// A value's coordinates `args` ((c, x, y, n) or (c, n)) with channel `c` in place of theirs: the
+// channel ops and the concat read another channel of the same pixel.
+inline std::vector<Expr> with_channel(std::vector<Expr> args, Expr c) {
+    args[0] = std::move(c);
+    return args;
+}
+
 // Shared by the windowed ops (conv and the pools): the input with a `fill` border where windows
 // reach past it.
 Func padded_input(const Func& in, const Shape& shape, Expr fill, const std::string& name);
