@@ -115,40 +115,53 @@ TEST_CASE("a small network imports as one layer a line, its tensors under snc's 
 }
 
 TEST_CASE("what snc cannot express is refused, one line per node, naming it") {
-    SUBCASE("an operator snc has no layer for, and a dilated conv") {
+    SUBCASE("every node snc cannot express, not the first: a Resize, a Reshape to a computed shape, a Loop") {
         Model m({1, 3, 8, 8});
         m.weights("w", {4, 3, 3, 3});
-        ints(m.node("Conv", "dilated", {"x", "w"}, "c"), "dilations", {2, 2});
-        m.node("Softmax", "softmax", {"c"}, "y");
-        std::string why = refusal(m.save("two_problems", "y"));
-        CHECK(why.find("two_problems.onnx: 1 node snc cannot express") != std::string::npos);  // the walk stops at the first
-        CHECK(why.find("node 'dilated' (Conv): dilations; snc's windows are dense") != std::string::npos);
+        m.weights("scales", {4}, 1.0f);
+        m.weights("fc", {4, 2});
+        ints(m.node("Conv", "conv", {"x", "w"}, "c"), "pads", {1, 1, 1, 1});
+        m.node("Resize", "resize", {"c", "", "scales"}, "up");
+        m.node("Relu", "relu", {"up"}, "r");
+        m.node("ReduceMax", "largest", {"r"}, "top");
+        one_int(m.node("Cast", "count", {"top"}, "n"), "to", onnx::TensorProto::INT64);
+        m.node("Reshape", "view", {"r", "n"}, "v");
+        m.weights("trips", {1}, 2.0f);
+        m.node("Loop", "loop", {"trips", "", "v"}, "l");
+        m.node("Flatten", "flatten", {"l"}, "f");
+        m.node("MatMul", "fc", {"f", "fc"}, "y");
+        std::string why = refusal(m.save("three_problems", "y"));
+        CHECK(why.find("three_problems.onnx: 5 nodes snc cannot express") != std::string::npos);
+        CHECK(why.find("node 'resize' (Resize): snc has no layer for it") != std::string::npos);
+        CHECK(why.find("node 'largest' (ReduceMax): snc has no layer for it") != std::string::npos);
+        CHECK(why.find("node 'count' (Cast): snc has no layer for it") != std::string::npos);
+        CHECK(why.find("node 'view' (Reshape): reads 'n', a value computed from the data, where snc needs a constant") != std::string::npos);
+        CHECK(why.find("node 'loop' (Loop): snc has no layer for it") != std::string::npos);
+        CHECK(why.find("flatten") == std::string::npos);  // after the refusals, shapes are unknown: nothing more is said
     }
-    SUBCASE("a Concat of two branches") {
+    SUBCASE("joins that are not blocks") {
         Model m({1, 3, 8, 8});
         m.node("Relu", "a", {"x"}, "a");
         m.node("Sigmoid", "b", {"x"}, "b");
-        auto& concat = m.node("Concat", "concat", {"a", "b"}, "y");
-        one_int(concat, "axis", 1);
-        std::string why = refusal(m.save("concat", "y"));
-        CHECK(why.find("node 'concat' (Concat): snc has no layer for it") != std::string::npos);
+        m.node("Sub", "difference", {"a", "b"}, "y");
+        CHECK(refusal(m.save("sub", "y")).find("node 'difference' (Sub): joins 2 branches; snc's joins are Add (a residual), Concat and Mul (a gate)") !=
+              std::string::npos);
+
+        Model g({1, 3, 8, 8});
+        g.node("Relu", "a", {"x"}, "a");
+        g.node("Sigmoid", "b", {"x"}, "b");
+        g.node("Mul", "product", {"a", "b"}, "y");
+        CHECK(refusal(g.save("product", "y")).find("node 'product' (Mul): multiplies two computed values") != std::string::npos);
     }
-    SUBCASE("grouped convs, ceil_mode, non-square kernels") {
-        Model m({1, 4, 8, 8});
-        m.weights("w", {4, 2, 3, 3});
-        one_int(m.node("Conv", "grouped", {"x", "w"}, "c"), "group", 2);
-        std::string why = refusal(m.save("grouped", "c"));
-        CHECK(why.find("node 'grouped' (Conv): groups; snc's convs are dense") != std::string::npos);
-
-        Model p({1, 4, 8, 8});
-        auto& pool = p.node("MaxPool", "ceil", {"x"}, "y");
-        ints(pool, "kernel_shape", {2, 2});
-        one_int(pool, "ceil_mode", 1);
-        CHECK(refusal(p.save("ceil", "y")).find("node 'ceil' (MaxPool): ceil_mode; snc's windows floor") != std::string::npos);
-
+    SUBCASE("windows snc's layers do not have") {
         Model k({1, 4, 8, 8});
         ints(k.node("AveragePool", "wide", {"x"}, "y"), "kernel_shape", {2, 3});
-        CHECK(refusal(k.save("wide", "y")).find("node 'wide' (AveragePool): a kernel that is not 2-D and square") != std::string::npos);
+        CHECK(refusal(k.save("wide", "y")).find("node 'wide' (AveragePool): a window that is not square; snc's pools are") != std::string::npos);
+
+        Model s({1, 4, 8, 8});
+        s.weights("w", {4, 4, 3, 3});
+        ints(s.node("Conv", "uneven", {"x", "w"}, "y"), "strides", {1, 2});
+        CHECK(refusal(s.save("uneven", "y")).find("node 'uneven' (Conv): strides that are not equal along both axes") != std::string::npos);
     }
     SUBCASE("a dynamic batch without --batch, and with it") {
         Model m({0, 3, 4, 4}, "batch_size");
@@ -168,4 +181,35 @@ TEST_CASE("what snc cannot express is refused, one line per node, naming it") {
         std::ofstream(path) << "not a protobuf at all \xff\xff\xff";
         CHECK(refusal(path) == path + ": not an ONNX model (it does not parse as a ModelProto)");
     }
+}
+
+TEST_CASE("grouped, dilated and rectangular convs, ceil-mode pools, a concat and a gate import as snc's layers") {
+    Model m({1, 4, 8, 8});
+    m.weights("grouped", {8, 2, 3, 3});
+    m.weights("dilated", {8, 8, 3, 3});
+    m.weights("wide", {4, 8, 1, 3});
+    m.weights("squeeze", {12, 12, 1, 1});
+    auto& g = m.node("Conv", "grouped", {"x", "grouped"}, "g");
+    one_int(g, "group", 2), ints(g, "pads", {1, 1, 1, 1});
+    auto& d = m.node("Conv", "dilated", {"g", "dilated"}, "d");
+    ints(d, "dilations", {2, 2}), ints(d, "pads", {2, 2, 2, 2});
+    ints(m.node("Conv", "wide", {"d", "wide"}, "w"), "pads", {0, 1, 0, 1});
+    one_int(m.node("Concat", "cat", {"d", "w"}, "c"), "axis", 1);  // d is read by wide and by cat: Concat<Identity, Seq<wide>>
+    auto& pool = m.node("MaxPool", "pool", {"c"}, "p");
+    ints(pool, "kernel_shape", {3, 3}), ints(pool, "strides", {2, 2}), one_int(pool, "ceil_mode", 1);
+    m.node("GlobalAveragePool", "mean", {"p"}, "s");
+    m.node("Conv", "excite", {"s", "squeeze"}, "e");
+    m.node("Sigmoid", "sigmoid", {"e"}, "gate");
+    m.node("Mul", "scale", {"p", "gate"}, "y");
+    snc::onnx_import::Result result = snc::onnx_import::import_model(m.save("new_layers", "y"), {.network = "demo::New"});
+    CHECK(result.header.find("snc::Conv<8, 3, snc::Pad<1>, snc::Groups<2>, snc::NoBias>,  // grouped") != std::string::npos);
+    CHECK(result.header.find("snc::Conv<8, 3, snc::Pad<2>, snc::Dilation<2>, snc::NoBias>,  // dilated") != std::string::npos);
+    CHECK(result.header.find("snc::Concat<  // cat\n        snc::Identity,  // branch 0\n        snc::Seq<  // branch 1\n"
+                             "            snc::Conv<4, 1, snc::KernelWidth<3>, snc::Pads<0, 1, 0, 1>, snc::NoBias>>>,  // wide") !=
+          std::string::npos);
+    CHECK(result.header.find("snc::MaxPool<3, snc::Stride<2>, snc::CeilMode>,  // pool") != std::string::npos);
+    CHECK(result.header.find("snc::Gate<  // scale\n        snc::Seq<  // the gate\n            snc::AdaptiveAvgPool<1>,  // mean\n") !=
+          std::string::npos);
+    CHECK(result.weights.count("2.1.0.weight"));  // the concat's second branch, its first layer
+    CHECK(result.weights.count("4.1.weight"));    // the gate adds no step: its Seq's second layer
 }
