@@ -1,4 +1,4 @@
-// The larger imported models against PyTorch's output on the same input (within 1e-4 of the
+// The larger imported models (and one block of each torchvision family, zoo_blocks) against PyTorch's output on the same input (within 1e-4 of the
 // largest logit), and the imported torchvision ResNet-18 against snc's own declaration of it.
 // BNLeNet goes through the README's C program instead (tests/consumer/main.c).
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "resnet18_model.h"
 #include "resnet18_model_network.hpp"
 #include "resnet50_model.h"
+#include "zoo_blocks_model.h"
 
 static_assert(snc::parameter_count<snc_onnx::resnet18_model> == snc::parameter_count<snc::nets::torchvision::ResNet18<>>,
               "the imported ResNet-18 has torchvision's parameters, as many as snc's own declaration");
@@ -50,5 +51,6 @@ int main() {
     ok &= check("resnet18", [](auto& in, auto& out) { return resnet18_model(in, out); });
     ok &= check("resnet50", [](auto& in, auto& out) { return resnet50_model(in, out); });
     ok &= check("every_op", [](auto& in, auto& out) { return every_op_model(in, out); });
+    ok &= check("zoo_blocks", [](auto& in, auto& out) { return zoo_blocks_model(in, out); });
     return ok ? 0 : 1;
 }

@@ -12,6 +12,13 @@ the C program):
                 1.13 exports count_include_pad=True) and into a Conv, MaxPool with pads, Sigmoid, Tanh,
                 a residual Add with a 1x1 shortcut, BatchNorm alone after a pool, GlobalAveragePool,
                 Flatten, Gemm, MatMul + Add, Dropout (gone in eval export)
+  zoo_blocks    one block of each torchvision family's pattern, torchvision's own classes in a row:
+                MobileNetV2's inverted residual (Clip), MobileNetV3's (HardSwish, a HardSigmoid gate),
+                EfficientNet's MBConv (SiLU, a Sigmoid gate), ceil-mode AvgPool and MaxPool, a DenseNet
+                block (growing Concats), GoogLeNet's Inception (a ceil-mode MaxPool inside), ShuffleNetV2
+                units (Slice, channel shuffle) of stride 1 and 2, Inception v3's InceptionE (torch
+                flattens its nested Concats), ConvNeXt's LayerNorm2d and block (Transposes, LayerNorm,
+                Linear, GELU, layer scale)
 Batch-norm statistics are randomized so that folding them is tested for real.
 """
 import os
@@ -54,6 +61,40 @@ class EveryOp(nn.Module):
         return x @ self.weight + self.bias
 
 
+class ZooBlocks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        from functools import partial
+        from importlib import import_module
+
+        from torchvision.models import convnext, densenet, efficientnet, inception, mobilenetv2, mobilenetv3, shufflenetv2
+        googlenet = import_module("torchvision.models.googlenet")  # torchvision.models.googlenet is the builder
+        bn = partial(nn.BatchNorm2d, eps=1e-3)
+        self.layers = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+            mobilenetv2.InvertedResidual(16, 16, 1, 6),
+            mobilenetv3.InvertedResidual(mobilenetv3.InvertedResidualConfig(16, 3, 48, 24, True, "HS", 2, 1, 1.0), bn),
+            efficientnet.MBConv(efficientnet.MBConvConfig(4, 5, 1, 24, 24, 1), 0.2, bn),
+            nn.AvgPool2d(3, 2, padding=1, ceil_mode=True, count_include_pad=False),  # 32 -> 17: a last window in the padding
+            nn.MaxPool2d(2, 2, ceil_mode=True),                                       # 17 -> 9
+            densenet._DenseBlock(3, 24, 2, 8, 0.0),
+            googlenet.Inception(48, 16, 16, 24, 8, 8, 8),
+            shufflenetv2.InvertedResidual(56, 56, 1),
+            shufflenetv2.InvertedResidual(56, 64, 2),
+            inception.InceptionE(64),
+            nn.Conv2d(2048, 32, 1),
+            convnext.LayerNorm2d(32, eps=1e-6),
+            convnext.CNBlock(32, 0.5, 0.1),
+            nn.AdaptiveAvgPool2d(1), convnext.LayerNorm2d(32, eps=1e-6), nn.Flatten(1), nn.Linear(32, 10))
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, convnext.CNBlock):
+                    module.layer_scale.copy_(0.5 + torch.rand(module.layer_scale.shape))  # not torchvision's 1e-6: tested for real
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 def export(directory, name, model, x, training=torch.onnx.TrainingMode.EVAL, dynamic_batch=False):
     generator = torch.Generator().manual_seed(7)
     randomize_batch_norm(model, generator)
@@ -80,6 +121,7 @@ def main(directory):
     export(directory, "resnet50", torchvision.models.resnet50(), torch.rand(1, 3, 224, 224))
     export(directory, "bnlenet", bnlenet(), torch.rand(4, 1, 28, 28), dynamic_batch=True)
     export(directory, "every_op", EveryOp(), torch.rand(2, 3, 16, 16))
+    export(directory, "zoo_blocks", ZooBlocks(), torch.rand(1, 3, 64, 64))
 
 
 if __name__ == "__main__":

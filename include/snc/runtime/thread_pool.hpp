@@ -160,11 +160,13 @@ inline int pipeline_threads(int requested) {
 // Routes every parallel loop of this program's pipelines through one BandedThreadPool of
 // pipeline_threads(threads). Call once, before the first pipeline runs; a later call keeps the
 // first pool. The pool lives until the process ends (a worker may be inside a loop at exit).
-inline void run_parallel_loops_in_bands(int threads = 0) {
+// Returns the pool's thread count.
+inline int run_parallel_loops_in_bands(int threads = 0) {
     static BandedThreadPool* const pool = new BandedThreadPool(pipeline_threads(threads));
     halide_set_custom_do_par_for([](void* user_context, halide_task_t task, int min, int size, std::uint8_t* closure) {
         return pool->run(user_context, task, min, size, closure);
     });
+    return pool->threads();
 }
 
 }  // namespace snc::runtime
