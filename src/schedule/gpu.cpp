@@ -222,6 +222,18 @@ namespace {
 // Pools, means and element-wise stages; a view only where it is the network's output. A concat's
 // copies (one update per branch): a kernel each, threads across the branch's channels.
 void schedule_rowwise_gpu(StageFuncs f, const Shape& out, const Lowered& L) {
+    // A pixel's statistics (layer norm's): a kernel each, a thread a pixel, its channels a loop.
+    for (Halide::Func statistic : f.statistics) {
+        statistic.compute_root();
+        for (Halide::Stage part : {Halide::Stage(statistic), statistic.update()}) {
+            if (out.is_image()) {
+                Var yn("yn"), yo("yo"), yi("yi");
+                part.fuse(L.y, L.n, yn).gpu_tile(L.x, yn, Var("xo"), yo, Var("xi"), yi, 8, 8, TailStrategy::GuardWithIf);
+            } else {
+                part.gpu_tile(L.n, Var("no"), Var("ni"), 64, TailStrategy::GuardWithIf);
+            }
+        }
+    }
     if (f.output.num_update_definitions() == 0) {
         schedule_pointwise_gpu(f.output, halide_extents(out));
         return;

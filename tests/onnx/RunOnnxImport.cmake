@@ -11,7 +11,7 @@ endif()
 include("${CMAKE_CURRENT_LIST_DIR}/../Step.cmake")
 set(models "${WORK}/models")
 file(MAKE_DIRECTORY "${WORK}")
-if(NOT EXISTS "${models}/every_op.onnx" OR "${SOURCE}/export_models.py" IS_NEWER_THAN "${models}/every_op.onnx")
+if(NOT EXISTS "${models}/every_op_input_nchw.npy" OR "${SOURCE}/export_models.py" IS_NEWER_THAN "${models}/every_op.onnx")
   step("${PYTHON}" "${SOURCE}/export_models.py" "${models}")
 endif()
 file(REMOVE_RECURSE "${WORK}/prefix" "${WORK}/src" "${WORK}/build")
@@ -25,3 +25,19 @@ step("${CMAKE_COMMAND}" -S "${WORK}/src" -B "${WORK}/build" -G Ninja -DCMAKE_BUI
 step("${CMAKE_COMMAND}" --build "${WORK}/build")
 step("${WORK}/build/app" "${models}/bnlenet_input.f32" "${models}/bnlenet_expected.f32")
 step("${WORK}/build/check")
+
+# The README's one command, from the installed prefix: snc compile builds a program around a model,
+# which takes the model's own NCHW input and writes its output as .npy.
+set(program "${WORK}/every_op_program")
+file(REMOVE "${program}" "${WORK}/every_op_output.npy")
+step("${WORK}/prefix/bin/snc" compile "${models}/every_op.onnx" -o "${program}" --targets x86-64-linux-avx2-fma-f16c)
+step("${program}" --input "${models}/every_op_input_nchw.npy" --output "${WORK}/every_op_output.npy")
+step("${PYTHON}" -c "import numpy, sys; got, want = numpy.load(sys.argv[1]), numpy.load(sys.argv[2]); error = abs(got - want).max() / abs(want).max(); print('snc compile: every_op within', error, 'of the largest output'); sys.exit(error > 1e-4)"
+     "${WORK}/every_op_output.npy" "${models}/every_op_expected.npy")
+# A file that is not a model: one line from snc-import, exit code 2, no program left behind.
+file(WRITE "${WORK}/not_a_model.onnx" "not a protobuf at all")
+execute_process(COMMAND "${WORK}/prefix/bin/snc" compile "${WORK}/not_a_model.onnx" -o "${WORK}/not_a_program"
+                RESULT_VARIABLE refused OUTPUT_VARIABLE said ERROR_VARIABLE said)
+if(NOT refused EQUAL 2 OR NOT said MATCHES "not_a_model.onnx: not an ONNX model" OR EXISTS "${WORK}/not_a_program")
+  message(FATAL_ERROR "snc compile of a file that is not a model: exit ${refused}, said:\n${said}")
+endif()

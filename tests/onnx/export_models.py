@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Exports the models of snc-import's tests with Debian's python3-torch (torch.onnx.export), with an
 input and PyTorch's output for each (NHWC / NF, snc's layouts; as .npy, and as raw float32 .f32 for
-the C program):
+the C program; the input as PyTorch has it too, MODEL_input_nchw.npy, for the program of snc compile):
 
     /usr/bin/python3 tests/onnx/export_models.py OUT_DIR
 
@@ -107,6 +107,7 @@ def export(directory, name, model, x, training=torch.onnx.TrainingMode.EVAL, dyn
         torch.onnx.export(model, x, os.path.join(directory, name + ".onnx"), opset_version=13, training=training,
                           input_names=["x"], output_names=["y"], dynamic_axes=axes)
     nhwc = x.permute(0, 2, 3, 1) if x.dim() == 4 else x
+    np.save(os.path.join(directory, name + "_input_nchw.npy"), np.ascontiguousarray(x.numpy(), dtype="<f4"))  # for snc compile's program
     for suffix, values in (("_input", nhwc.contiguous().numpy()), ("_expected", y.numpy())):
         values = np.ascontiguousarray(values, dtype="<f4")
         np.save(os.path.join(directory, name + suffix + ".npy"), values)

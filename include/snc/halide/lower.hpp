@@ -72,6 +72,9 @@ struct StageFuncs {
     Halide::Func padded;       // windows with padding: the input with its zero (or -inf) border
     Halide::RDom reduction;    // convolution: (input channel, kernel column, kernel row); winograd: input channel
     Halide::Func transformed_input, product;  // winograd (WinogradFuncs)
+    // rowwise: a pixel's (or a row's) statistics over its channels, in order (layer norm's mean,
+    // then its variance), each computed once per pixel where the output's channels are made.
+    std::vector<Halide::Func> statistics;
 };
 
 struct Lowered {
