@@ -400,9 +400,10 @@ void schedule_grouped(StageFuncs f, const Shape& out, int group_channels, const 
     // vector and gives the FMA units that many independent accumulators; one pixel's was a chain,
     // each FMA waiting for the last. Measured (JIT, 1 thread): Inception v3 102.6 -> 65.3 ms;
     // AOT, batch 1, 1 / 2 threads: RegNetX-400MF (16 channels a group) 14.6 -> 12.4 / 10.5 -> 8.3 ms.
-    // Fewer channels a group keep one pixel: RegNetY-400MF's 8 went 12.3 -> 13.0 / 7.1 -> 7.9 ms
-    // tiled, and a depthwise conv's few taps are no chain to break while the tile's registers cost
-    // it (MobileNetV2 9.4 -> 10.0 ms, EfficientNet-B0 14.2 -> 18.4 tiled, JIT).
+    // Fewer channels a group keep one pixel: RegNetY-400MF's 8 gained nothing tiled (13.0 / 7.9 ms
+    // tiled, 13.1 / 8.0 not, the same sitting), and a depthwise conv's few taps are no chain to
+    // break while the tile's registers cost it (MobileNetV2 9.4 -> 10.0 ms, EfficientNet-B0
+    // 14.2 -> 18.4 tiled, JIT).
     const int pixels = group_channels >= kGroupChannelsToTile ? int(std::min<std::int64_t>(kGroupedPixels, out.w())) : 1;
     Var yn("yn"), co("co"), ci("ci"), xo("xo"), xi("xi");
     place(f.output, L.vars(out), halide_extents(out), placement);
