@@ -16,7 +16,10 @@ import warnings
 import numpy as np
 import torch
 import torchvision
-from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "fixtures"))
+from make_fixtures import randomize_batch_norm  # noqa: E402  (statistics far from the identity: folding tested for real)
 
 # One per family, then the rest of the families' sizes the issue names (scripts/zoo --all).
 FAMILIES = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg11", "vgg11_bn", "alexnet",
@@ -25,18 +28,6 @@ FAMILIES = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg11
             "mnasnet1_0", "squeezenet1_0", "squeezenet1_1", "convnext_tiny"]
 MORE = ["efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
         "efficientnet_b6", "efficientnet_b7"]
-
-
-def randomize(model, generator):
-    """Batch norms get statistics far from the identity, so that folding them is tested for real."""
-    for module in model.modules():
-        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            n = module.num_features
-            with torch.no_grad():
-                module.weight.copy_(0.5 + torch.rand(n, generator=generator))
-                module.bias.copy_(0.2 * torch.randn(n, generator=generator))
-                module.running_mean.copy_(0.3 * torch.randn(n, generator=generator))
-                module.running_var.copy_(0.5 + torch.rand(n, generator=generator))
 
 
 def build(name):
@@ -53,7 +44,7 @@ def export(directory, name, opset):
         return
     torch.manual_seed(0)
     model = build(name)
-    randomize(model, torch.Generator().manual_seed(7))
+    randomize_batch_norm(model, torch.Generator().manual_seed(7))
     model.eval()
     x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
