@@ -4,7 +4,9 @@
 // summed here: a Func's time over many runs. The benchmark says how fast, this says where.
 // With --train, the training step's segments instead (forward and backward, batch 128 for the
 // course's networks), each Func of every segment summed the same way.
-//   usage: profile_stages [--train] resnet18|d2l-resnet18|d2l-resnet18-b64|bnlenet [runs] [threads]
+//   usage: profile_stages [--train] resnet18|d2l-resnet18|d2l-resnet18-b64|bnlenet|imported [runs] [threads]
+// "imported": a network snc-import declared, built in with
+//   cmake -DSNC_PROFILE_HEADER=<its header> -DSNC_PROFILE_NETWORK=<NS::Name> (bench/CMakeLists.txt)
 // SNC_NO_PROFILE=1 times the pipeline without the profiler (its per-task cost inflates Funcs
 // with many small tasks). SNC_PACKING=<n> packs inference weights as Packing(n) instead of the
 // target's choice, to compare layouts; SNC_PROFILE_STMT=<file> writes the inference pipeline's
@@ -26,6 +28,9 @@
 #include <snc/runtime/thread_pool.hpp>
 #include <snc/nets/d2l.hpp>
 #include <snc/nets/torchvision.hpp>
+#ifdef SNC_PROFILE_HEADER
+#include SNC_PROFILE_HEADER
+#endif
 
 namespace {
 using namespace snc;
@@ -36,6 +41,9 @@ Graph graph_named(const std::string& name, bool training) {
     if (name == "d2l-resnet18") return build_graph<nets::d2l::ResNet18<1>>();
     if (name == "d2l-resnet18-b64") return build_graph<nets::d2l::ResNet18<64>>();
     if (name == "bnlenet") return build_graph<nets::d2l::BNLeNet<128>>();
+#ifdef SNC_PROFILE_NETWORK
+    if (name == "imported") return build_graph<SNC_PROFILE_NETWORK>();
+#endif
     std::fprintf(stderr, "profile_stages: unknown network '%s' (resnet18, d2l-resnet18, d2l-resnet18-b64, bnlenet)\n",
                  name.c_str());
     std::exit(2);
