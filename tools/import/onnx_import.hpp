@@ -2,12 +2,15 @@
 // its weights.
 //
 // The graph is read with ONNX's own protobuf classes (Debian's libonnx-dev). Each node becomes a
-// layer of snc's language; a value read by two branches that meet again in an Add becomes a
-// Residual<Seq<body...>, Seq<shortcut...>>. What PyTorch writes around the operators is folded:
-// a constant zero Pad into the Conv or AveragePool after it, a MatMul and its bias Add into one
-// Dense, Identity and a Flatten of what is already flat into nothing. Anything snc cannot express
-// exactly is refused, one line per node naming it, its op type and what is missing: never a
-// silently different network.
+// layer of snc's language; where a value is read by several nodes, the branches up to the node
+// where they meet again become a block: Residual (an Add), Concat (a Concat) or Gate (a Mul by a
+// per-channel value), nested as the graph nests them. Subgraphs the exporter spells in several
+// nodes (GELU's Erf formula, LayerNorm's chain, x * Sigmoid(x)) are taken as one layer, and what
+// PyTorch writes around the operators is folded: a constant zero Pad into the Conv or
+// AveragePool after it, a MatMul and its bias Add into one Dense, Identity and a Flatten of what is
+// already flat into nothing. Anything snc cannot express exactly is refused, one line per node
+// naming it, its op type and what is missing, every such node of the model at once: never a
+// silently different network. importer.hpp says where each part lives.
 #pragma once
 
 #include <cstddef>
