@@ -498,6 +498,16 @@ void Importer::split(int i, std::vector<Node> made) {
         for (const std::string& value : nodes_[std::size_t(k)].outputs) producer_[value] = k;
 }
 
+// The nearest node that post-dominates both a and b (itself included): each climbs its
+// post-dominator chain, the one with the lower topological index first.
+int Importer::common_post_dominator(int a, int b) const {
+    while (a != b) {
+        while (a < b) a = post_dominator_[std::size_t(a)];
+        while (b < a) b = post_dominator_[std::size_t(b)];
+    }
+    return a;
+}
+
 // Which values are data (computed from the input; a Shape's output is not: it reads extents,
 // which are known) and who reads them; then each node's post-dominator, the first node every
 // path from it to the output passes through (Cooper, Harvey and Kennedy's intersection, on
@@ -521,13 +531,6 @@ void Importer::index() {
     }
     const int exit = node_count();
     post_dominator_.assign(std::size_t(exit) + 1, exit);
-    auto intersect = [&](int a, int b) {
-        while (a != b) {
-            while (a < b) a = post_dominator_[std::size_t(a)];
-            while (b < a) b = post_dominator_[std::size_t(b)];
-        }
-        return a;
-    };
     for (int i = exit - 1; i >= 0; --i) {
         const Node& n = nodes_[std::size_t(i)];
         if (n.removed) continue;
@@ -535,7 +538,7 @@ void Importer::index() {
         bool to_exit = false;
         for (const std::string& value : n.outputs) {
             if (value == output_) to_exit = true;
-            for (int next : readers(value)) dominator = dominator < 0 ? next : intersect(dominator, next);
+            for (int next : readers(value)) dominator = dominator < 0 ? next : common_post_dominator(dominator, next);
         }
         if (to_exit || dominator < 0) dominator = exit;
         post_dominator_[std::size_t(i)] = dominator;

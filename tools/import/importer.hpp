@@ -121,6 +121,7 @@ private:
     std::string block(const std::string& value, const std::vector<int>& readers, int stop, Layers& layers);
     std::string convert(int n, const std::string& value, Layers& layers);
     int join_of(const std::vector<int>& readers) const;
+    int common_post_dominator(int a, int b) const;  // graph.cpp
     std::set<int> reach(int start, int stop) const;
 
     // write.cpp

@@ -90,15 +90,8 @@ std::string Importer::sequence(std::string value, std::vector<int> next, int sto
 }
 
 int Importer::join_of(const std::vector<int>& nodes) const {
-    auto intersect = [&](int a, int b) {
-        while (a != b) {
-            while (a < b) a = post_dominator_[std::size_t(a)];
-            while (b < a) b = post_dominator_[std::size_t(b)];
-        }
-        return a;
-    };
     int join = nodes.at(0);
-    for (int n : nodes) join = intersect(join, n);
+    for (int n : nodes) join = common_post_dominator(join, n);
     return join;
 }
 
