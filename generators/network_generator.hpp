@@ -1,6 +1,7 @@
 // The generator template: one Halide generator per network type, instantiated by snc_add_model.
 //
-//   input   float32 (C, W, H, N) over an NHWC buffer, or (F, N), fixed to the network's input shape
+//   input   float32 (C, W, H, N) over an NHWC or an NCHW buffer (lower.hpp: constrain_input), or
+//           (F, N), fixed to the network's input shape
 //   weights float32, the packed and folded weights of the inference plan (plan.hpp)
 //   output  float32, the network's output shape
 //
@@ -36,9 +37,10 @@ public:
 
     void generate() {
         plan_ = plan_inference<Net>(inference_packing);
-        constrain(input, Net::input_shape);
+        Halide::Expr channels_innermost = constrain_input(input, Net::input_shape);
         weights.dim(0).set_bounds(0, int(plan_.packed_floats)).set_estimate(0, int(plan_.packed_floats));
         lowered_ = lower(plan_, input, weights, Halide::Func(output));
+        lowered_.input_channels_innermost = channels_innermost;
         constrain(output, Net::output_shape);  // an Output's buffer exists once it is defined
     }
 

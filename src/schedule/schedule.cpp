@@ -1,6 +1,8 @@
 // The schedules' one entry: the target decides which family places the Funcs.
 #include <snc/halide/schedule.hpp>
 
+#include <algorithm>
+
 #include "cpu.hpp"
 #include "gpu.hpp"
 
@@ -20,6 +22,19 @@ namespace snc::halide {
 void schedule(Lowered& lowered, const Halide::Target& target) {
     if (target.has_gpu_feature()) schedule_inference_gpu(lowered, target);
     else schedule_inference_cpu(lowered, target);
+    // Where the input may be NHWC or NCHW memory (lower.hpp: constrain_input), each stage that reads
+    // it (and the producers computed inside it: a stem conv's padded input) is compiled twice, with
+    // the schedule above: once for channels innermost, where the loads are the dense vectors they
+    // were, and once for any strides, where the NCHW entry's transposition happens in the stage's
+    // own loads. The rest of the pipeline is compiled once. (A view of the input is computed by its
+    // readers, which take the general branch.)
+    if (!lowered.input_channels_innermost.defined()) return;
+    const Plan& plan = *lowered.plan;
+    for (std::size_t s = 0; s < plan.stages.size(); ++s) {
+        const std::vector<int>& reads = plan.stages[s].reads;
+        if (lowered.stages[s].pattern != Pattern::view && std::find(reads.begin(), reads.end(), 0) != reads.end())
+            lowered.stages[s].output.specialize(lowered.input_channels_innermost);
+    }
 }
 
 void schedule_flat(Halide::Func flat, int extent, const Halide::Target& target) {

@@ -82,6 +82,21 @@ int main() {
             continue;
         }
         failures += !agree(out.data(), expected.data.data(), expected.data.size(), 1e-5, "logits against PyTorch's");
+        // The same input as NCHW memory: the pipeline's stages that read the input take it as it
+        // lies (the branch for any strides), the same logits.
+        std::vector<float> nchw(input.data.size());
+        for (int n = 0; n < 4; ++n)
+            for (int y = 0; y < 12; ++y)
+                for (int x = 0; x < 12; ++x)
+                    for (int c = 0; c < 3; ++c) nchw[std::size_t(((n * 3 + c) * 12 + y) * 12 + x)] = input.data[std::size_t(((n * 12 + y) * 12 + x) * 3 + c)];
+        Halide::Runtime::Buffer<float> in_nchw(nchw.data(), 12, 12, 3, 4);
+        Halide::Runtime::Buffer<float> out_nchw(5, 4);
+        if (every_layer_step_inference_from_nchw(in_nchw, weights, out_nchw)) {
+            std::printf("  inference from NCHW: %s\n", every_layer_step_inference_last_error());
+            ++failures;
+        } else {
+            failures += !agree(out_nchw.data(), expected.data.data(), expected.data.size(), 1e-5, "logits from NCHW against PyTorch's");
+        }
 
         const snc::Graph graph = snc::build_graph<EveryLayer>();
         const snc::TrainingLayout layout = snc::training_layout(graph, snc_training::every_layer_step::packing);

@@ -82,6 +82,10 @@ struct Lowered {
     std::vector<StageFuncs> stages;
     Halide::Func input, weights;  // the network's input, the packed weights
     Halide::Func output;          // the last stage: the network's result
+    // Defined where the input's strides are the caller's to choose (the generators: constrain_input):
+    // true when its channels are innermost (NHWC memory). The stages that read the input are
+    // specialized on it (schedule.hpp), the other branch reading any strides (NCHW memory).
+    Halide::Expr input_channels_innermost;
     Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     // The Func holding `value`: the input, or the output of the stage that stores it.
@@ -113,6 +117,24 @@ void constrain(BufferLike& buffer, const Shape& shape) {
         buffer.dim(d).set_bounds(0, extents[std::size_t(d)]).set_stride(stride).set_estimate(0, extents[std::size_t(d)]);
         stride *= extents[std::size_t(d)];
     }
+}
+
+// The generators' input: bounds fixed as constrain() fixes them, strides left to the caller, so
+// that one pipeline takes NHWC memory (the entry <id>) and NCHW memory (<id>_from_nchw, a view with
+// the channels' stride H x W) without a copy: the transposition is the first stage's loads. An
+// (F, N) input is the same in both layouts and stays dense. Returns what Lowered keeps as
+// input_channels_innermost, or an undefined Expr for an (F, N) input.
+template <class BufferLike>
+Halide::Expr constrain_input(BufferLike& buffer, const Shape& shape) {
+    if (!shape.is_image()) {
+        constrain(buffer, shape);
+        return {};
+    }
+    std::vector<int> extents = halide_extents(shape);
+    for (int d = 0; d < int(extents.size()); ++d)
+        buffer.dim(d).set_bounds(0, extents[std::size_t(d)]).set_estimate(0, extents[std::size_t(d)]);
+    buffer.dim(0).set_stride(Halide::Expr());  // Halide fixes the innermost stride to 1 unless told
+    return buffer.dim(0).stride() == 1;
 }
 
 }  // namespace snc::halide
