@@ -199,6 +199,33 @@ def bench_resnet18_step(args, scratch, peak, steps):
               f"snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
 
 
+# The zoo issue's speed goal: torchvision's models from their ONNX export through `snc compile`,
+# against ONNX Runtime on the same file (bench/zoo/run_zoo.py builds, checks and times them).
+ZOO_MODELS = ["mobilenet_v2", "efficientnet_b0", "regnet_y_400mf", "resnet50"]
+
+
+def bench_zoo(args, peak):
+    sys.path.insert(0, os.path.join(HERE, "zoo"))
+    import export_zoo
+    import run_zoo
+    directory = os.path.join(args.build, "bench", "zoo")
+    os.makedirs(directory, exist_ok=True)
+    target, _ = run_zoo.host_target()
+    print(f"\ntorchvision models through snc compile (target {target}), batch 1, 224x224; effective GB/s: the bytes a run "
+          f"moves at the least (the model's <id>_traffic_bytes) over its time")
+    for name in ZOO_MODELS:
+        export_zoo.export(directory, name, 13)
+        r = run_zoo.build_and_time(name, directory, args.prefix, target, args.ort_python, 10 if args.quick else 30)
+        if "failed" in r:
+            sys.exit(f"bench: snc compile of {name} failed:\n  " + "\n  ".join(r["failed"]))
+        print(f"{name}: outputs agree with PyTorch eager: snc {r['error']:.1e} (max |difference| / max |logit|), built in "
+              f"{r['seconds']:.0f} s{'' if r['error'] < 1e-4 else '  MISMATCH'}")
+        for threads, (snc_ms, ort_ms, gflops, gbps) in r["cells"].items():
+            print(f"  {threads} thread{'s' if threads > 1 else ' '}  snc {snc_ms:8.2f} ms | onnxruntime {ort_ms:8.2f} || "
+                  f"snc/ort {snc_ms / ort_ms:5.2f} || snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:5.1f}% of peak, "
+                  f"{gbps:5.1f} effective GB/s", flush=True)
+
+
 def onnxruntime_version(ort_python):
     return subprocess.run([ort_python, os.path.join(HERE, "ort_bench.py"), "--version"], check=True,
                           capture_output=True, text=True).stdout.strip()
@@ -208,6 +235,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="snc's build directory")
     parser.add_argument("--ort-python", required=True, help="the Python that has the onnxruntime package (scripts/bench's folder)")
+    parser.add_argument("--prefix", required=True, help="snc installed from that build (bin/snc compile), for the zoo's rows")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--rounds", type=int, default=None,
                         help="turns each engine takes at every batch-1 and BNLeNet case (default 3, 1 with --quick; batch 64 takes one)")
@@ -237,6 +265,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
         for case in cases:
             bench_case(case, args, scratch, peak)
+        bench_zoo(args, peak)
         bench_training(args)
         bench_resnet18_step(args, scratch, peak, steps=2 if args.quick else 5)
 

@@ -37,10 +37,10 @@ public:
 
     void generate() {
         plan_ = plan_inference<Net>(inference_packing);
-        Halide::Expr channels_innermost = constrain_input(input, Net::input_shape);
+        std::vector<Halide::Expr> input_strides = constrain_input(input, Net::input_shape);
         weights.dim(0).set_bounds(0, int(plan_.packed_floats)).set_estimate(0, int(plan_.packed_floats));
         lowered_ = lower(plan_, input, weights, Halide::Func(output));
-        lowered_.input_channels_innermost = channels_innermost;
+        lowered_.input_strides = input_strides;
         constrain(output, Net::output_shape);  // an Output's buffer exists once it is defined
     }
 

@@ -43,8 +43,10 @@ def machine(peak_program):
 
 
 def median_snc(program, threads, runs):
+    """(median ms, effective GFLOP/s, effective GB/s) from the program's --bench line."""
     out = subprocess.run([program, "--bench", str(runs), "--threads", str(threads)], capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"median ([\d.]+) ms", out).group(1)), float(re.search(r"([\d.]+) GFLOP/s effective", out).group(1))
+    return (float(re.search(r"median ([\d.]+) ms", out).group(1)), float(re.search(r"([\d.]+) GFLOP/s effective", out).group(1)),
+            float(re.search(r"([\d.]+) GB/s effective", out).group(1)))
 
 
 def median_ort(ort_python, model, raw_input, shape, threads, runs, scratch):
@@ -52,6 +54,44 @@ def median_ort(ort_python, model, raw_input, shape, threads, runs, scratch):
                           str(threads), str(runs), os.path.join(scratch, "ort_output.bin")],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["median_ms"]
+
+
+def build_and_time(name, directory, prefix, target, ort_python, runs, jobs=0):
+    """`snc compile` of DIRECTORY/NAME.onnx for `target`, checked against PyTorch's output, then timed
+    against ONNX Runtime at 1 and 2 threads, engines taking turns. A dict: name, seconds (the build's),
+    and either failed (its first lines) and refused, or error (max |difference| / largest logit) and
+    per thread count (1, 2) a tuple (snc ms, ORT ms, effective GFLOP/s, effective GB/s)."""
+    programs = os.path.join(directory, "programs")
+    os.makedirs(programs, exist_ok=True)
+    model = os.path.join(directory, name + ".onnx")
+    program = os.path.join(programs, name)
+    start = time.monotonic()
+    command = [os.path.join(prefix, "bin", "snc"), "compile", model, "-o", program, "--targets", target]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    built = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if built.returncode != 0:
+        return {"name": name, "seconds": seconds, "refused": built.returncode == 2,
+                "failed": (built.stderr.strip().splitlines() or ["?"])[:12]}
+    output = os.path.join(programs, name + "_output.npy")
+    subprocess.run([program, "--input", os.path.join(directory, name + "_input.npy"), "--output", output], check=True)
+    got, want = np.load(output), np.load(os.path.join(directory, name + "_expected.npy"))
+    error = float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12))
+    x = np.load(os.path.join(directory, name + "_input.npy"))
+    raw = os.path.join(programs, name + "_input.bin")
+    x.astype("<f4").tofile(raw)
+    cells = {}
+    for threads in (1, 2):
+        snc_ms, ort_ms, rates = [], [], (0.0, 0.0)
+        for _ in range(2):  # turns: snc, ORT, snc, ORT
+            ms, gflops, gbps = median_snc(program, threads, runs)
+            snc_ms.append(ms)
+            rates = (gflops * ms, gbps * ms)  # work per run, whichever turn
+            ort_ms.append(median_ort(ort_python, model, raw, list(x.shape), threads, runs, programs))
+        best = min(snc_ms)
+        cells[threads] = (best, min(ort_ms), rates[0] / best, rates[1] / best)
+    return {"name": name, "seconds": seconds, "error": error, "cells": cells}
 
 
 def main():
@@ -66,8 +106,6 @@ def main():
     args = parser.parse_args()
     names = args.models or FAMILIES
     directory = args.models_dir
-    programs = os.path.join(directory, "programs")
-    os.makedirs(programs, exist_ok=True)
     target, isa = host_target()
     cpu, peak = machine(args.fma_peak)
     header = (f"Machine: {cpu}, {os.cpu_count()} cores, snc target {target}; FP32 peak (bench/fma_peak) "
@@ -77,40 +115,16 @@ def main():
     print(header, flush=True)
     rows = []
     for name in names:
-        model = os.path.join(directory, name + ".onnx")
-        program = os.path.join(programs, name)
-        start = time.monotonic()
-        command = [os.path.join(args.prefix, "bin", "snc"), "compile", model, "-o", program, "--targets", target]
-        if args.jobs:
-            command += ["--jobs", str(args.jobs)]
-        built = subprocess.run(command, capture_output=True, text=True)
-        seconds = time.monotonic() - start
-        if built.returncode != 0:
-            reason = (built.stderr.strip().splitlines() or ["?"])
-            rows.append((name, "refused" if built.returncode == 2 else "build failed", f"{seconds:.0f}", "", "", "", "", ""))
-            print(f"{name}: snc compile failed ({built.returncode}) after {seconds:.0f} s:\n  " + "\n  ".join(reason[:12]), flush=True)
+        r = build_and_time(name, directory, args.prefix, target, args.ort_python, args.runs, args.jobs)
+        if "failed" in r:
+            rows.append((name, "refused" if r["refused"] else "build failed", f"{r['seconds']:.0f}", "", "", "", "", ""))
+            print(f"{name}: snc compile failed after {r['seconds']:.0f} s:\n  " + "\n  ".join(r["failed"]), flush=True)
             continue
-        output = os.path.join(programs, name + "_output.npy")
-        subprocess.run([program, "--input", os.path.join(directory, name + "_input.npy"), "--output", output], check=True)
-        got, want = np.load(output), np.load(os.path.join(directory, name + "_expected.npy"))
-        error = float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12))
-        x = np.load(os.path.join(directory, name + "_input.npy"))
-        raw = os.path.join(programs, name + "_input.bin")
-        x.astype("<f4").tofile(raw)
-        cells = []
-        for threads in (1, 2):
-            snc_ms, ort_ms, gflops = [], [], 0.0
-            for _ in range(2):  # turns: snc, ORT, snc, ORT
-                ms, gflops = median_snc(program, threads, args.runs)
-                snc_ms.append(ms)
-                ort_ms.append(median_ort(args.ort_python, model, raw, list(x.shape), threads, args.runs, programs))
-            cells.append((min(snc_ms), min(ort_ms), gflops))
-        row = (name, f"{error:.1e}", f"{seconds:.0f}",
-               f"{cells[0][0]:.2f}", f"{cells[0][1]:.2f}", f"{cells[0][0] / cells[0][1]:.2f}",
-               f"{cells[1][0]:.2f} / {cells[1][1]:.2f}", f"{cells[1][0] / cells[1][1]:.2f}")
-        rows.append(row)
-        print(f"{name}: |snc - PyTorch| {error:.1e} of the largest logit, built in {seconds:.0f} s; 1 thread {cells[0][0]:.2f} ms "
-              f"(ORT {cells[0][1]:.2f}, {cells[0][2]:.0f} GFLOP/s effective), 2 threads {cells[1][0]:.2f} ms (ORT {cells[1][1]:.2f})",
+        one, two = r["cells"][1], r["cells"][2]
+        rows.append((name, f"{r['error']:.1e}", f"{r['seconds']:.0f}", f"{one[0]:.2f}", f"{one[1]:.2f}", f"{one[0] / one[1]:.2f}",
+                     f"{two[0]:.2f} / {two[1]:.2f}", f"{two[0] / two[1]:.2f}"))
+        print(f"{name}: |snc - PyTorch| {r['error']:.1e} of the largest logit, built in {r['seconds']:.0f} s; 1 thread {one[0]:.2f} ms "
+              f"(ORT {one[1]:.2f}, {one[2]:.0f} GFLOP/s and {one[3]:.1f} GB/s effective), 2 threads {two[0]:.2f} ms (ORT {two[1]:.2f})",
               flush=True)
     table = ["| model | max error / largest logit | build s | snc 1 thread ms | ORT 1 thread ms | ratio | snc / ORT 2 threads ms | ratio |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -163,9 +163,10 @@ int main(int argc, char** argv) {
         }
         std::sort(times.begin(), times.end());
         const double median = times[times.size() / 2];
-        std::printf("%s: median %.3f ms, fastest %.3f ms over %d runs (batch %lld, %s), %.1f GFLOP/s effective\n", program, median,
-                    times.front(), options.bench, (long long)in_shape[0], options.threads ? (std::to_string(options.threads) + " threads").c_str() : "every core",
-                    2e-6 * double(model_multiply_adds()) / median);
+        std::printf("%s: median %.3f ms, fastest %.3f ms over %d runs (batch %lld, %s), %.1f GFLOP/s effective, %.1f GB/s effective\n",
+                    program, median, times.front(), options.bench, (long long)in_shape[0],
+                    options.threads ? (std::to_string(options.threads) + " threads").c_str() : "every core",
+                    2e-6 * double(model_multiply_adds()) / median, 1e-6 * double(model_traffic_bytes()) / median);
     }
     if (!options.output.empty()) {
         snc::Tensor result(nchw && out_shape.size() == 4 ? nchw_of(out_shape) : out_shape);

@@ -205,4 +205,17 @@ Plan plan_inference(Packing packing) {
     return plan_inference(build_graph<Net>(), packing);
 }
 
+// The bytes a run moves at the least, the measure of an effective GB/s (as mac_count is of an
+// effective GFLOP/s): the packed weights and the input read once, each stored value written once and
+// read once (the network's output written only). A view is no value of its own; a value kept in
+// cache between stages, or read twice, makes the true traffic less or more.
+inline std::int64_t traffic_bytes(const Plan& plan) {
+    std::int64_t floats = plan.packed_floats + plan.graph.input.elements();
+    for (const Stage& stage : plan.stages) {
+        if (plan.main_op(stage).spec.role == OpRole::reshape) continue;
+        floats += stage.out.elements() * (stage.output == plan.graph.output ? 1 : 2);
+    }
+    return floats * std::int64_t(sizeof(float));
+}
+
 }  // namespace snc

@@ -19,21 +19,44 @@ namespace snc::halide {
 // transposed, 1.05 -> 0.63 s with their own blocks: src/ops/conv.cpp); 4.86 -> 3.68 s a step.
 // (inference_packing and training_packing in schedule.hpp.)
 
+namespace {
+
+// `stage` compiled for each of the dense layouts, its strides constants as a fixed buffer's are:
+// each stride's equality is a specialization of its own (Halide substitutes a variable's value
+// only from a condition `variable == value`), and any other strides fail. A branch for any strides
+// spilled registers in the CUDA kernels of ResNet-18's stem conv (ptxas, sm_80 and sm_90), and
+// on the CPU its loads computed addresses from run-time strides. The entries pass one of the two
+// layouts only (runtime/entry_checks.hpp and <id>_from_nchw), so the failure is never reached.
+void specialize_on_input_layout(Halide::Func reader, const std::vector<Halide::Expr>& strides, const Shape& input) {
+    const int c = int(input.c()), w = int(input.w()), h = int(input.h());
+    const std::vector<int> nhwc{1, c, c * w, c * w * h}, nchw{h * w, 1, w, c * h * w};  // (C, W, H, N)'s strides
+    const std::string message = reader.name() + ": the input is neither a dense NHWC nor a dense NCHW buffer";
+    for (const std::vector<int>* layout : {&nhwc, &nchw}) {
+        Halide::Stage branch = reader.specialize(strides[0] == (*layout)[0]);
+        for (std::size_t d = 1; d < strides.size(); ++d) {
+            Halide::Stage inner = branch.specialize(strides[d] == (*layout)[d]);
+            branch.specialize_fail(message);
+            branch = inner;
+        }
+    }
+    reader.specialize_fail(message);
+}
+
+}  // namespace
+
 void schedule(Lowered& lowered, const Halide::Target& target) {
     if (target.has_gpu_feature()) schedule_inference_gpu(lowered, target);
     else schedule_inference_cpu(lowered, target);
     // Where the input may be NHWC or NCHW memory (lower.hpp: constrain_input), each stage that reads
-    // it (and the producers computed inside it: a stem conv's padded input) is compiled twice, with
-    // the schedule above: once for channels innermost, where the loads are the dense vectors they
-    // were, and once for any strides, where the NCHW entry's transposition happens in the stage's
-    // own loads. The rest of the pipeline is compiled once. (A view of the input is computed by its
-    // readers, which take the general branch.)
-    if (!lowered.input_channels_innermost.defined()) return;
+    // it (and the producers computed inside it: a stem conv's padded input) is compiled for both,
+    // with the schedule above, and the rest of the pipeline once. A view of the input is computed
+    // by its readers, which take the branch.
+    if (lowered.input_strides.empty()) return;
     const Plan& plan = *lowered.plan;
     for (std::size_t s = 0; s < plan.stages.size(); ++s) {
         const std::vector<int>& reads = plan.stages[s].reads;
         if (lowered.stages[s].pattern != Pattern::view && std::find(reads.begin(), reads.end(), 0) != reads.end())
-            lowered.stages[s].output.specialize(lowered.input_channels_innermost);
+            specialize_on_input_layout(lowered.stages[s].output, lowered.input_strides, plan.graph.input);
     }
 }
 

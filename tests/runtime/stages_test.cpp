@@ -52,6 +52,12 @@ using BatchTiles = Network<Input<32, 14, 14, 1>, Conv<6, 5>, BatchNorm<>, Sigmoi
 using Depthwise = Network<Input<2, 9, 9, 24>, Conv<24, 3, Pad<1>, Groups<24>>, BatchNorm<>, ReLU6>;
 using DepthwiseStrided = Network<Input<2, 10, 10, 16>, Conv<32, 5, Stride<2>, Same, Groups<16>, NoBias>, HardSwish>;  // multiplier 2
 using GroupedResNeXt = Network<Input<2, 7, 7, 32>, Conv<64, 3, Pad<1>, Groups<8>>, BatchNorm<>, ReLU>;
+// MobileNet's expansion, depthwise conv and projection on a plane of a size its blocks have, the
+// depthwise conv reading its input's border through a select (src/schedule/cpu.cpp); then an odd
+// plane, a batch, stride 2 and a 5x5 window.
+using ExpandDepthwise = Network<Input<1, 56, 56, 8>, Conv<32, 1>, BatchNorm<>, ReLU6, Conv<32, 3, Pad<1>, Groups<32>>, BatchNorm<>,
+                                ReLU6, Conv<8, 1>>;
+using ExpandDepthwiseStrided = Network<Input<2, 57, 57, 8>, Conv<48, 1>, ReLU6, Conv<48, 5, Stride<2>, Pad<2>, Groups<48>>, ReLU6>;
 using DilatedDense = Network<Input<2, 11, 11, 5>, Conv<7, 3, Pad<2>, Dilation<2>>, SiLU>;
 using InceptionConcat = Network<Input<2, 8, 8, 6>, Concat<Conv<4, 1>, Seq<Conv<3, 1>, ReLU, Conv<5, 3, Same>>, Seq<MaxPool<3, Stride<1>, Pad<1>>, Conv<2, 1>>, Identity>, ReLU>;
 using FeatureConcat = Network<Input<3, 10>, Concat<Dense<4>, Identity, Seq<Dense<3>, GELU>>, Dense<2>>;
@@ -75,7 +81,7 @@ TEST_CASE_TEMPLATE("a Halide stage computes what the reference computes", Net, V
                    PlanesInBatch, PlanesInBatchStrided, StemAndPool, MaxPoolPadded, AvgPoolSame,
                    AvgPoolIncludePad, LoneBatchNormSigmoid, MeanDense, FlattenDense, FlattenBatchNormDense,
                    ResidualConvAddRelu, ResidualIntoShortcutConv, ResidualAddStage, Features, FlattenOnly, NarrowColumns,
-                   BatchTiles, testing::EveryLayer, Depthwise, DepthwiseStrided, GroupedResNeXt, DilatedDense, InceptionConcat,
+                   BatchTiles, testing::EveryLayer, Depthwise, DepthwiseStrided, GroupedResNeXt, ExpandDepthwise, ExpandDepthwiseStrided, DilatedDense, InceptionConcat,
                    FeatureConcat, SqueezeExcitation, ShuffleUnit, CeilPools, CeilAveragePadded, Adaptive, Activations,
                    LayerNormScale, DropPath, Rectangular, ConcatInBatchTiles, ConcatLastInBatch) {
     halide::JitNetwork& network = halide::jit<Net>();

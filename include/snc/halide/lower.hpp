@@ -82,10 +82,10 @@ struct Lowered {
     std::vector<StageFuncs> stages;
     Halide::Func input, weights;  // the network's input, the packed weights
     Halide::Func output;          // the last stage: the network's result
-    // Defined where the input's strides are the caller's to choose (the generators: constrain_input):
-    // true when its channels are innermost (NHWC memory). The stages that read the input are
-    // specialized on it (schedule.hpp), the other branch reading any strides (NCHW memory).
-    Halide::Expr input_channels_innermost;
+    // Where the input's strides are the caller's to choose (the generators: constrain_input), they
+    // are here, in Halide's order (C, W, H, N): the stages that read the input are compiled for
+    // NHWC and NCHW memory (schedule.hpp). Empty: the input is dense NHWC, fixed.
+    std::vector<Halide::Expr> input_strides;
     Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     // The Func holding `value`: the input, or the output of the stage that stores it.
@@ -122,19 +122,22 @@ void constrain(BufferLike& buffer, const Shape& shape) {
 // The generators' input: bounds fixed as constrain() fixes them, strides left to the caller, so
 // that one pipeline takes NHWC memory (the entry <id>) and NCHW memory (<id>_from_nchw, a view with
 // the channels' stride H x W) without a copy: the transposition is the first stage's loads. An
-// (F, N) input is the same in both layouts and stays dense. Returns what Lowered keeps as
-// input_channels_innermost, or an undefined Expr for an (F, N) input.
+// (F, N) input is the same in both layouts and stays dense. Returns the strides, which Lowered
+// keeps as input_strides, or nothing for an (F, N) input.
 template <class BufferLike>
-Halide::Expr constrain_input(BufferLike& buffer, const Shape& shape) {
+std::vector<Halide::Expr> constrain_input(BufferLike& buffer, const Shape& shape) {
     if (!shape.is_image()) {
         constrain(buffer, shape);
         return {};
     }
     std::vector<int> extents = halide_extents(shape);
-    for (int d = 0; d < int(extents.size()); ++d)
+    std::vector<Halide::Expr> strides;
+    for (int d = 0; d < int(extents.size()); ++d) {
         buffer.dim(d).set_bounds(0, extents[std::size_t(d)]).set_estimate(0, extents[std::size_t(d)]);
+        strides.push_back(buffer.dim(d).stride());
+    }
     buffer.dim(0).set_stride(Halide::Expr());  // Halide fixes the innermost stride to 1 unless told
-    return buffer.dim(0).stride() == 1;
+    return strides;
 }
 
 }  // namespace snc::halide
