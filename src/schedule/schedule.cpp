@@ -21,7 +21,7 @@ namespace snc::halide {
 
 namespace {
 
-// `stage` compiled for each of the dense layouts, its strides constants as a fixed buffer's are:
+// `reader` compiled for each of the dense layouts, its strides constants as a fixed buffer's are:
 // each stride's equality is a specialization of its own (Halide substitutes a variable's value
 // only from a condition `variable == value`), and any other strides fail. A branch for any strides
 // spilled registers in the CUDA kernels of ResNet-18's stem conv (ptxas, sm_80 and sm_90), and
@@ -49,8 +49,8 @@ void schedule(Lowered& lowered, const Halide::Target& target) {
     else schedule_inference_cpu(lowered, target);
     // Where the input may be NHWC or NCHW memory (lower.hpp: constrain_input), each stage that reads
     // it (and the producers computed inside it: a stem conv's padded input) is compiled for both,
-    // with the schedule above, and the rest of the pipeline once. A view of the input is computed
-    // by its readers, which take the branch.
+    // with the schedule above, and the rest of the pipeline once. (A view of the input is computed
+    // by its readers, which then read it with run-time strides: correct, not specialized.)
     if (lowered.input_strides.empty()) return;
     const Plan& plan = *lowered.plan;
     for (std::size_t s = 0; s < plan.stages.size(); ++s) {
