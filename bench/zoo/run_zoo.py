@@ -83,14 +83,12 @@ def build_and_time(name, directory, prefix, target, ort_python, runs, jobs=0):
     x.astype("<f4").tofile(raw)
     cells = {}
     for threads in (1, 2):
-        snc_ms, ort_ms, rates = [], [], (0.0, 0.0)
+        snc_turns, ort_ms = [], []
         for _ in range(2):  # turns: snc, ORT, snc, ORT
-            ms, gflops, gbps = median_snc(program, threads, runs)
-            snc_ms.append(ms)
-            rates = (gflops * ms, gbps * ms)  # work per run, whichever turn
+            snc_turns.append(median_snc(program, threads, runs))
             ort_ms.append(median_ort(ort_python, model, raw, list(x.shape), threads, runs, programs))
-        best = min(snc_ms)
-        cells[threads] = (best, min(ort_ms), rates[0] / best, rates[1] / best)
+        best = min(snc_turns)  # the fastest turn, with its own rates
+        cells[threads] = (best[0], min(ort_ms), best[1], best[2])
     return {"name": name, "seconds": seconds, "error": error, "cells": cells}
 
 
