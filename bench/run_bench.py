@@ -197,6 +197,25 @@ def bench_resnet18_step(args, scratch, peak, steps):
               f"first step {first_ms:.0f} ms) | "
               f"torch eager {torch_ms:8.1f} ms ({128e3 / torch_ms:5.1f} img/s) || snc/torch {snc_ms / torch_ms:5.2f} || "
               f"snc {gflops:6.1f} effective GFLOP/s = {100 * gflops / peak[threads]:4.1f}% of peak", flush=True)
+        if threads == 2:
+            two_threads_ms = snc_ms
+    bench_data_parallel(trainer, data, device, steps, two_threads_ms)
+
+
+def bench_data_parallel(trainer, data, device, steps, two_threads_ms):
+    """The same steps on 2 processes of 1 thread each (mpirun -n 2: 64 images each, the gradients
+    summed by MPI every step), against 1 process of 2 threads: the data-parallel issue's
+    throughput goal is at least 0.85 of the one process's images/s."""
+    if "--sync-bn" not in run([trainer, "--help"]):
+        print("  2 processes x 1 thread: this trainer was built without MPI")
+        return
+    mpirun = ["mpirun", "--oversubscribe", "--quiet", "-n", "2"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+    for sync in ([], ["--sync-bn"]):
+        text = run(mpirun + [trainer, "--steps", str(steps + 1), "--threads", "1", "--population-stats", "0", "--data", data]
+                   + device + sync)
+        ms = float(re.search(r"the rest ([\d.]+) ms a step", text).group(1))
+        print(f"  2 processes x 1 thread{' --sync-bn' if sync else ''}: {ms:8.1f} ms ({128e3 / ms:5.1f} img/s) || "
+              f"images/s against 1 process x 2 threads {two_threads_ms / ms:5.2f} (goal >= 0.85)", flush=True)
 
 
 # The zoo issue's speed goal: torchvision's models from their ONNX export through `snc compile`,
@@ -237,6 +256,8 @@ def main():
     parser.add_argument("--ort-python", required=True, help="the Python that has the onnxruntime package (scripts/bench's folder)")
     parser.add_argument("--prefix", required=True, help="snc installed from that build (bin/snc compile), for the zoo's rows")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--parts", default="inference,zoo,training",
+                        help="which parts, comma-separated: inference, zoo, training (default all)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="turns each engine takes at every batch-1 and BNLeNet case (default 3, 1 with --quick; batch 64 takes one)")
     args = parser.parse_args()
@@ -262,12 +283,16 @@ def main():
           f"ratios are snc / peer: below 1.00 snc is faster")
     print(f"Inference: the engines take {args.rounds} turns in rotation (batch 64: one); each figure is the median of an "
           f"engine's turns, each turn the median of its runs")
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory(prefix="snc-bench-") as scratch:
-        for case in cases:
-            bench_case(case, args, scratch, peak)
-        bench_zoo(args, peak)
-        bench_training(args)
-        bench_resnet18_step(args, scratch, peak, steps=2 if args.quick else 5)
+        if "inference" in parts:
+            for case in cases:
+                bench_case(case, args, scratch, peak)
+        if "zoo" in parts:
+            bench_zoo(args, peak)
+        if "training" in parts:
+            bench_training(args)
+            bench_resnet18_step(args, scratch, peak, steps=2 if args.quick else 5)
 
 
 if __name__ == "__main__":

@@ -234,9 +234,9 @@ endfunction()
 # program needs for either header. TARGETS as for snc_add_model; the first the CPU can run
 # is used.
 function(snc_add_training TARGET)
-  cmake_parse_arguments(ARG "" "NETWORK;HEADER" "TARGETS" ${ARGN})
+  cmake_parse_arguments(ARG "STEP_ONLY" "NETWORK;HEADER" "TARGETS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS OR NOT ARG_NETWORK OR NOT ARG_HEADER)
-    message(FATAL_ERROR "snc_add_training(${TARGET} NETWORK <C++ type> HEADER <header> [TARGETS ...])")
+    message(FATAL_ERROR "snc_add_training(${TARGET} NETWORK <C++ type> HEADER <header> [TARGETS ...] [STEP_ONLY])")
   endif()
   if(NOT ARG_TARGETS)
     set(ARG_TARGETS ${SNC_DEFAULT_TARGETS})
@@ -248,9 +248,16 @@ function(snc_add_training TARGET)
   set(SNC_HEADER "${header}")
   set(work "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.snc")
 
-  # The inference pipeline first: it brings the project's shared Halide runtime.
-  snc_add_model(${id}_inference NETWORK "${ARG_NETWORK}" HEADER "${header}" TARGETS ${ARG_TARGETS})
+  # The inference pipeline first: it brings the project's shared Halide runtime. STEP_ONLY: the
+  # step alone (a data-parallel trainer's step of one process's share of the batch, beside the
+  # whole batch's training target, whose inference pipeline it evaluates with).
+  if(NOT ARG_STEP_ONLY)
+    snc_add_model(${id}_inference NETWORK "${ARG_NETWORK}" HEADER "${header}" TARGETS ${ARG_TARGETS})
+  endif()
   get_property(runtime GLOBAL PROPERTY SNC_HALIDE_RUNTIME)
+  if(NOT runtime)
+    message(FATAL_ERROR "snc_add_training(${TARGET} STEP_ONLY): a model or training target must come first, for its Halide runtime")
+  endif()
 
   configure_file("${_SNC_CMAKE_DIR}/templates/training_compiler.cpp.in" "${work}/${id}_training_compiler.cpp" @ONLY)
   add_executable(${id}.training_compiler "${work}/${id}_training_compiler.cpp")
@@ -290,5 +297,9 @@ function(snc_add_training TARGET)
   target_link_libraries(${id}_step INTERFACE ${runtime} snc::snc)
 
   add_library(${TARGET} INTERFACE)
-  target_link_libraries(${TARGET} INTERFACE ${id}_step ${id}_inference)
+  if(ARG_STEP_ONLY)
+    target_link_libraries(${TARGET} INTERFACE ${id}_step)
+  else()
+    target_link_libraries(${TARGET} INTERFACE ${id}_step ${id}_inference)
+  endif()
 endfunction()

@@ -1,8 +1,13 @@
 // A training segment's pass as one pipeline, by the calling convention of runtime/segments.hpp.
 #include <snc/halide/schedule.hpp>
 #include <snc/halide/segment_pipeline.hpp>
+#include <snc/runtime/collective.hpp>
 
 namespace snc::halide {
+
+std::map<std::string, Halide::JITExtern> training_jit_externs() {
+    return {{"snc_collective_mean", Halide::JITExtern(snc_collective_mean)}};
+}
 
 SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector<Segment>& segments, int s, SegmentPass pass,
                                  const Halide::Target& target, Halide::Type real) {
@@ -34,6 +39,7 @@ SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector
     for (std::size_t k = 0; k < kept.size(); ++k) bound(p.conv_outputs[k], {SegmentArgument::conv_output, int(k)});
 
     SegmentInputs inputs{p.input, p.labels, p.parameters, p.output_gradient, p.seed, kept};
+    inputs.synchronizable = !target.has_gpu_feature();
     if (pass == SegmentPass::backward) inputs.conv_outputs.assign(p.conv_outputs.begin(), p.conv_outputs.end());
     p.funcs = lower_training_segment(layout, segment, pass, inputs, real);
     schedule(p.funcs, target);
@@ -61,6 +67,8 @@ SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector
         }
     }
     p.pipeline = Halide::Pipeline(p.outputs);
+    // The synchronized batch norm's stage for the JIT; an AOT step finds it by its C name at link time.
+    p.pipeline.set_jit_externs(training_jit_externs());
     return p;
 }
 

@@ -54,9 +54,23 @@ void TrainingContext::set_batch_statistics(int op, Func mean, Func variance) {
     t_.batch_variance[std::size_t(op)] = std::move(variance);
 }
 
+Func TrainingContext::across_processes(const Func& local, int op, int sum) {
+    if (!in_.synchronizable) return local;
+    // The forward sums of a backward pass that follows its own forward pass (every segment but
+    // the last) are a replay: the forward pass communicated them.
+    const bool replay = pass_ == SegmentPass::backward && !in_backward_ && segment_.last != int(graph_.ops.size());
+    Func averaged(local.name() + "_across");
+    averaged.define_extern("snc_collective_mean", {Expr(4 * op + sum), Expr(replay ? 1 : 0), local}, t_.real, 1,
+                           Halide::NameMangling::C);
+    t_.across_processes.push_back(averaged);
+    return averaged;
+}
+
 Training TrainingContext::build(SegmentPass pass) {
+    pass_ = pass;
     forward();
     if (pass == SegmentPass::backward) {
+        in_backward_ = true;
         if (segment_.last == int(graph_.ops.size())) loss();
         backward();
     }

@@ -279,4 +279,22 @@ template <NetworkType Net, std::size_t I>
     requires(I < Net::size)
 constexpr std::int64_t layer_activation_bytes = Net::facts.element_activation_bytes[I];
 
+namespace detail {
+template <std::int64_t Batch, class In>
+struct rebatched_input;
+template <std::int64_t Batch, std::int64_t N, std::int64_t... Rest>
+struct rebatched_input<Batch, Input<N, Rest...>> {
+    using type = Input<Batch, Rest...>;
+};
+// Deduced from a pointer, so that a network that derives from Network<...> (the nets/ headers'
+// ResNet18<Batch>) is found through its base.
+template <std::int64_t Batch, class In, class... Layers>
+Network<typename rebatched_input<Batch, In>::type, Layers...> rebatched(const Network<In, Layers...>*);
+}  // namespace detail
+
+// The same network at another batch size: the data-parallel trainers compile the step of each
+// process's share of the batch (with_batch<BNLeNet<128>, 64> for 2 processes).
+template <NetworkType Net, std::int64_t Batch>
+using with_batch = decltype(detail::rebatched<Batch>(static_cast<const Net*>(nullptr)));
+
 }  // namespace snc

@@ -23,12 +23,14 @@ public:
         Func in = t.value(op.input);
         auto at = [&](const Func& func, Expr c, Expr x, Expr y, Expr n) { return s.is_image() ? func(c, x, y, n) : func(c, n); };
         Func total = t.channel_sum(t.name(i, "_sum"), s, [&](Expr c, Expr x, Expr y, Expr n) { return at(in, c, x, y, n); });
+        total = t.across_processes(total, i, 0);
         Func mean(t.name(i, "_mean"));
         mean(f.c) = total(f.c) / t.real(m);
         Func squares = t.channel_sum(t.name(i, "_squares"), s, [&](Expr c, Expr x, Expr y, Expr n) {
             Expr d = at(in, c, x, y, n) - mean(c);
             return d * d;
         });
+        squares = t.across_processes(squares, i, 1);
         Func variance(t.name(i, "_variance"));
         variance(f.c) = squares(f.c) / t.real(m);
         Func inv_std(t.name(i, "_inv_std"));
@@ -53,8 +55,10 @@ public:
         const double m = double(batch_norm_count(s));
         Func x_hat = t.saved(i, "normalized");
         set_affine_gradients(t, i, g, x_hat);
-        Func dgamma = t.saved(i, "dgamma"), dbeta = t.saved(i, "dbeta");
         if (!t.needs_input_gradient(i)) return;
+        // The input gradient takes the sums over the whole batch (every process's, when the batch
+        // norm is synchronized); the parameter gradients keep this process's (set above).
+        Func dbeta = t.across_processes(t.saved(i, "dbeta"), i, 2), dgamma = t.across_processes(t.saved(i, "dgamma"), i, 3);
         std::vector<Expr> args = t.args(s);
         Func din(t.name(i, "_din"));
         din(args) = gamma(t, i, f.c) * t.saved(i, "inv_std")(f.c) / t.real(m) *

@@ -92,6 +92,10 @@ public:
         return f;
     }
     void set_batch_statistics(int op, Func mean, Func variance);
+    // A per-channel sum of `op`'s, averaged over the processes of a data-parallel job when the
+    // batch norm is synchronized (runtime/collective.hpp), else `local` itself. `sum` tells the
+    // op's sums apart (0..3); the backward pass's recomputed forward replays the forward pass's.
+    Func across_processes(const Func& local, int op, int sum);
     // Forward Funcs an op keeps for its own backward pass ("normalized", "argmax", ...).
     Func& saved(int op, const std::string& what) { return saved_[{op, what}]; }
     // The backward pass: op's output as the forward pass kept it (a conv's), or an undefined Func.
@@ -119,6 +123,8 @@ private:
     const Graph& graph_;
     Segment segment_;
     SegmentInputs in_;
+    SegmentPass pass_ = SegmentPass::forward;
+    bool in_backward_ = false;  // building the backward pass's own Funcs (after the recomputed forward)
     std::vector<int> readers_;
     Training t_;
     std::map<std::pair<int, std::string>, Func> saved_;

@@ -198,6 +198,9 @@ void schedule_training_cpu(Training& t, const Halide::Target& target) {
         if (p.output || p.shared || p.reread) schedule_stored(t, p.func, p.shape, m);
     for (const auto& [f, shape] : t.reductions) schedule_stored(t, f, shape, m);
     for (const PerChannel& p : t.per_channel) schedule_per_channel(t, p, m);
+    // The synchronized batch norm's stages (runtime/collective.hpp): once per pass, over every
+    // channel, between the sum and its readers.
+    for (Func f : t.across_processes) f.compute_root();
     for (Func f : t.scalars) {
         if (f.dimensions() == 1) f.bound(f.args()[0], 0, t.batch);
         f.compute_root();

@@ -267,7 +267,9 @@ void batch_norm_training(const std::string& name) {
 
     Tensor y(dims_of(Net::input_shape));
     Halide::Buffer<float> y_buffer(y.data.data(), halide::halide_extents(Net::input_shape));
-    jit.backward_funcs(0).values[1].realize(y_buffer);
+    Halide::Pipeline normalized(jit.backward_funcs(0).values[1]);
+    normalized.set_jit_externs(halide::training_jit_externs());
+    normalized.realize(y_buffer);
     std::string report;
     CHECK_MESSAGE(testing::agree(y, to_nhwc(test.output), 1e-5, report), name << " Y: " << report);
     for (int c = 0; c < int(Net::input_shape.c()); ++c) {

@@ -3,6 +3,8 @@
 // training compiler compiles it ahead of time; the JIT engine (halide/jit.hpp) realizes it.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include <Halide.h>
@@ -28,6 +30,10 @@ struct SegmentPipeline {
 
 SegmentPipeline segment_pipeline(const TrainingLayout& layout, const std::vector<Segment>& segments, int s, SegmentPass pass,
                                  const Halide::Target& target, Halide::Type real = Halide::Float(32));
+
+// The C functions a training segment calls (the synchronized batch norm's stage), for the JIT: a
+// pipeline realized from a segment's Funcs needs them set (segment_pipeline's are).
+std::map<std::string, Halide::JITExtern> training_jit_externs();
 
 }  // namespace snc::halide
 

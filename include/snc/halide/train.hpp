@@ -36,6 +36,9 @@ struct SegmentInputs {
     Halide::Expr seed;             // uint32: the step's random stream (dropout); the same in a step's passes
     std::vector<int> kept_convs;   // the value ids of the conv outputs the forward pass keeps (runtime/segments.hpp)
     std::vector<Halide::Func> conv_outputs;  // the backward pass: those values as the forward pass wrote them
+    // Whether each BatchNorm's sums go through the synchronized batch norm's extern stage
+    // (runtime/collective.hpp): the CPU targets. A GPU step keeps its sums on the device.
+    bool synchronizable = false;
 };
 
 // A Func over a shape, computed point by point, and what its readers do with it. The schedule
@@ -118,6 +121,7 @@ struct Training {
     std::vector<Pointwise> pointwise;               // element-wise Funcs worth a decision
     std::vector<std::pair<Halide::Func, Shape>> reductions;  // window and plane reductions read again (argmax, sums)
     std::vector<PerChannel> per_channel;
+    std::vector<Halide::Func> across_processes;     // the synchronized batch norm's extern stages
     std::vector<Halide::Func> scalars;              // per-image or whole-batch reductions
     int batch = 0;
     std::vector<std::pair<Halide::Func, FloatRange>> flat_outputs;  // parameter gradients, batch statistics

@@ -11,6 +11,7 @@
 
 #include <snc/io/tensor.hpp>
 #include <snc/runtime/call_errors.hpp>
+#include <snc/runtime/collective.hpp>
 #include <snc/runtime/devices.hpp>
 #include <snc/runtime/segments.hpp>
 #include <snc/runtime/training_step.hpp>

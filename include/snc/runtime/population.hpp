@@ -9,14 +9,22 @@
 #include <cstdint>
 #include <vector>
 
+#include <snc/runtime/collective.hpp>
 #include <snc/runtime/training_step.hpp>
 
 namespace snc {
 
 // Sets the step's running statistics to the population's. `next_batch(b)` fills the images of
-// batch b and returns them (const Real*).
+// batch b and returns them (const Real*). In a data-parallel job (`processes`, of runtime/
+// collective.hpp) each process passes its share of the same batches: with the batch norm
+// synchronized, the batch statistics are already the whole batch's, of K times the values a
+// process sees; otherwise the K processes' local statistics are pooled, as K times as many batches.
+// Every process ends with the same statistics.
 template <class Engine, class Real, class NextBatch>
-void population_statistics(TrainingStep<Real>& step, Engine& engine, std::int64_t batches, NextBatch&& next_batch) {
+void population_statistics(TrainingStep<Real>& step, Engine& engine, std::int64_t batches, NextBatch&& next_batch,
+                           runtime::Collective* processes = nullptr) {
+    const int K = processes ? processes->size() : 1;
+    const bool synchronized = K > 1 && runtime::batch_norm_synchronized();
     const TrainingLayout& layout = step.layout();
     std::vector<Real> statistics = step.statistics();
     std::vector<double> sum(statistics.size(), 0.0), squares(statistics.size(), 0.0);
@@ -25,7 +33,7 @@ void population_statistics(TrainingStep<Real>& step, Engine& engine, std::int64_
         const std::vector<Real> of_batch = step.batch_statistics();
         for (const TrainingTensor& tensor : layout.statistics) {
             const Op& op = layout.graph.ops[std::size_t(tensor.op)];
-            const double m = double(batch_norm_count(op.in));
+            const double m = double(batch_norm_count(op.in)) * (synchronized ? K : 1);
             const bool variance = op.tensors.items[tensor.slot].role == TensorRole::running_var;
             for (std::int64_t c = 0; c < tensor.elements; ++c) {
                 const std::size_t at = std::size_t(tensor.offset + c);
@@ -34,6 +42,11 @@ void population_statistics(TrainingStep<Real>& step, Engine& engine, std::int64_
                 squares[at] += value * value;
             }
         }
+    }
+    if (K > 1 && !synchronized) {
+        processes->sum(sum.data(), sum.size());
+        processes->sum(squares.data(), squares.size());
+        batches *= K;
     }
     for (const TrainingTensor& tensor : layout.statistics) {
         const Op& op = layout.graph.ops[std::size_t(tensor.op)];

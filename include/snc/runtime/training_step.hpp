@@ -39,6 +39,18 @@ struct Hyperparameters {
     float learning_rate = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
 };
 
+// What a data-parallel job does with each step's gradients (the trainers' MPI, examples/mpi.hpp):
+// a segment's range of the gradient buffer is handed over as soon as its backward pass has written
+// it, so that its exchange overlaps the backward passes of the segments before it; before SGD the
+// step waits for every range (the sum over the processes, divided by their number).
+template <class Real>
+class GradientExchange {
+public:
+    virtual ~GradientExchange() = default;
+    virtual void ready(Real* gradients, FloatRange range) = 0;
+    virtual void finish() = 0;
+};
+
 // Real is float in the trainers; the gradient checks run it in double.
 template <class Real = float>
 class TrainingStep {
@@ -85,6 +97,13 @@ public:
         Real loss = 0, correct = 0;
     };
 
+    // A data-parallel job's: the exchange of each step's gradients (null: one process), and the
+    // factors each batch variance is multiplied by before it updates the running variance (empty:
+    // none). The synchronized batch norm's variance is that of K times the images the compiled
+    // unbiasing m / (m - 1) assumes; the factor (Km / (Km - 1)) / (m / (m - 1)) corrects it.
+    void set_exchange(GradientExchange<Real>* exchange) { exchange_ = exchange; }
+    void set_batch_variance_factors(std::vector<Real> factors) { variance_factors_ = std::move(factors); }
+
     // One step on a batch. `seed` picks the step's random stream (dropout). With update false,
     // only the gradients and batch statistics are computed.
     template <class Engine>
@@ -100,7 +119,8 @@ public:
                                                   .output = activations_[s + 1].raw_buffer(),
                                                   .batch_statistics = batch_statistics_.raw_buffer(),
                                                   .conv_outputs = conv_output_buffers_[s]});
-        for (std::size_t s = last + 1; s-- > 0;)
+        const bool on_host = !engine.device_interface();
+        for (std::size_t s = last + 1; s-- > 0;) {
             engine.backward(int(s), SegmentMemory{.input = input_of(s),
                                                    .labels = labels_.raw_buffer(),
                                                    .parameters = parameters_.raw_buffer(),
@@ -111,6 +131,25 @@ public:
                                                    .batch_statistics = batch_statistics_.raw_buffer(),
                                                    .loss_stats = loss_stats_.raw_buffer(),
                                                    .conv_outputs = conv_output_buffers_[s]});
+            if (exchange_ && on_host) exchange_->ready(gradients_.data(), range_of(layout_.parameters, segments_[s]));
+        }
+        if (exchange_) {
+            if (!on_host) {  // a GPU step: the host copy of the whole buffer, exchanged after the last pass
+                to_host(gradients_);
+                for (std::size_t s = last + 1; s-- > 0;) exchange_->ready(gradients_.data(), range_of(layout_.parameters, segments_[s]));
+            }
+            exchange_->finish();
+            if (!on_host) {  // the summed gradients go back to the device with SGD's call
+                gradients_.set_device_dirty(false);
+                gradients_.set_host_dirty(true);
+            }
+        }
+        if (update && !variance_factors_.empty()) {  // batch_statistics() then shows the corrected variances
+            to_host(batch_statistics_);
+            for (std::size_t k = 0; k < variance_factors_.size(); ++k) batch_statistics_.data()[k] *= variance_factors_[k];
+            batch_statistics_.set_device_dirty(false);
+            batch_statistics_.set_host_dirty(true);
+        }
         if (update) {
             engine.sgd(parameters_.raw_buffer(), velocity_.raw_buffer(), gradients_.raw_buffer(), h);
             engine.update_statistics(statistics_.raw_buffer(), batch_statistics_.raw_buffer());
@@ -198,9 +237,12 @@ private:
         std::memcpy(buffer.data(), from, std::size_t(buffer.number_of_elements()) * sizeof(T));
         buffer.set_host_dirty(true);
     }
-    static std::vector<Real> read(Buffer& buffer) {
+    static void to_host(Buffer& buffer) {
         runtime::CallErrors errors;
         check_device(buffer.copy_to_host(errors.context()), "copy back to the host", errors);
+    }
+    static std::vector<Real> read(Buffer& buffer) {
+        to_host(buffer);
         return std::vector<Real>(buffer.data(), buffer.data() + buffer.number_of_elements());
     }
 
@@ -213,6 +255,8 @@ private:
     std::vector<std::vector<Buffer>> conv_outputs_;         // by segment: its kept convs' outputs
     std::vector<std::vector<halide_buffer_t*>> conv_output_buffers_;  // the same, as the calls pass them
     const halide_device_interface_t* device_ = nullptr;
+    GradientExchange<Real>* exchange_ = nullptr;
+    std::vector<Real> variance_factors_;
 };
 
 }  // namespace snc
