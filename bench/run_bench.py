@@ -55,7 +55,51 @@ def run(command):
 
 def measure_peak(build):
     text = run([os.path.join(build, "bench", "fma_peak"), "1", "2"])
-    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"(\d+) threads?, .*: ([\d.]+) GFLOP/s", text)}
+    peak = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"fp32 peak, (\d+) threads?, .*: ([\d.]+) GFLOP/s", text)}
+    rate = re.search(r"512-bit FMAs at (\w+) rate", text)
+    return peak, (rate.group(1) if rate else None)
+
+
+# The flags that decide which of snc's variants runs and how fast (the ratios depend on them).
+KIND_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"]
+KINDS_FILE = os.path.join(HERE, "results", "machine-kinds.txt")
+
+
+def machine_kind(fma_rate):
+    """The CPU's model, its flags among KIND_FLAGS and its 512-bit FMA rate: the machine kind a
+    ratio belongs to (issue 31: a ratio met on one kind is not met on another)."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    present = [flag for flag in KIND_FLAGS if flag in flags]
+    rate = f"512-bit FMAs at {fma_rate} rate" if fma_rate else "no AVX-512"
+    return f"{model}; {' '.join(present)}; {rate}; {os.cpu_count()} cores"
+
+
+def report_kind(kind):
+    """Prints the kind, and whether the benchmark has met it before (bench/results/machine-kinds.txt,
+    one kind a line with the day it was first seen); a new kind is added to that file."""
+    seen = {}
+    if os.path.exists(KINDS_FILE):
+        with open(KINDS_FILE) as known:
+            for line in known:
+                if " | " in line and not line.startswith("#"):
+                    day, text = line.rstrip("\n").split(" | ", 1)
+                    seen[text] = day
+    print(f"Machine kind: {kind}")
+    if kind in seen:
+        print(f"  seen by this benchmark before (first on {seen[kind]}): its earlier results files compare with this one")
+        return
+    print("  NOT SEEN BEFORE by this benchmark: ratios measured on other kinds do not carry over to this one; "
+          "say so in the README's benchmark section")
+    with open(KINDS_FILE, "a") as known:
+        if not seen:
+            known.write("# Machine kinds scripts/bench has run on (kept from 2026-12-08 on; older results files name their machine in their text): the day first seen | model; flags; 512-bit FMA rate; cores\n")
+        known.write(f"{time.strftime('%Y-%m-%d')} | {kind}\n")
 
 
 class Case:
@@ -277,7 +321,8 @@ def main():
         Case("BNLeNet, batch 128", torch_models.bnlenet,
              os.path.join(programs, "snc-bnlenet"), (128, 1, 28, 28), 36_049_920, max(3, int(30 * scale))),
     ]
-    peak = measure_peak(args.build)
+    peak, fma_rate = measure_peak(args.build)
+    report_kind(machine_kind(fma_rate))
     print(f"FP32 peak measured now (bench/fma_peak): 1 thread {peak[1]:.1f} GFLOP/s, 2 threads {peak[2]:.1f} GFLOP/s")
     print(f"PyTorch {torch.__version__}, ONNX Runtime {onnxruntime_version(args.ort_python)} (Python, PyPI); "
           f"ratios are snc / peer: below 1.00 snc is faster")

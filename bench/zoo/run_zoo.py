@@ -38,7 +38,7 @@ def host_target():
 def machine(peak_program):
     name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
     text = subprocess.run([peak_program, "1", "2"], capture_output=True, text=True, check=True).stdout
-    peak = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"(\d+) threads?, .*: ([\d.]+) GFLOP/s", text)}
+    peak = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"fp32 peak, (\d+) threads?, .*: ([\d.]+) GFLOP/s", text)}
     return name, peak
 
 
