@@ -38,7 +38,7 @@ namespace snc::runtime {
 
 class MpiJob final : public Collective, public GradientExchange<float> {
 public:
-    // DDP's default bucket is 25 MB.
+    // DDP's default bucket: 25 MiB of floats.
     static constexpr std::int64_t kBucketFloats = std::int64_t(25) << 18;
 
     MpiJob(int* argc, char*** argv) {
