@@ -220,12 +220,7 @@ public:
     // highest exit code.
     std::pair<int, int> agree(int code) {
 #ifdef SNC_HAVE_MPI
-        if (mpi_) {
-            const int first = mpi_->first_failure(code != 0);
-            int worst = code;
-            MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-            return {first, worst};
-        }
+        if (mpi_) return mpi_->agree(code);
 #endif
         return {code ? 0 : -1, code};
     }
@@ -337,12 +332,8 @@ const snc::SegmentFunctions& compiled_for(const std::string& name, bool cpu_only
     int device = wanted;
     if (wanted == SNC_DEVICE_AUTO) {
         device = SNC_DEVICE_CPU;
-        if (cpu_only) {
-        } else if (usable(SNC_DEVICE_CUDA).empty()) {
-            device = SNC_DEVICE_CUDA;
-        } else if (snc::runtime::opencl_has_gpu() && usable(SNC_DEVICE_OPENCL).empty()) {
-            device = SNC_DEVICE_OPENCL;
-        }
+        if (!cpu_only && usable(SNC_DEVICE_CUDA).empty()) device = SNC_DEVICE_CUDA;
+        else if (!cpu_only && snc::runtime::opencl_has_gpu() && usable(SNC_DEVICE_OPENCL).empty()) device = SNC_DEVICE_OPENCL;
     } else if (wanted != SNC_DEVICE_CPU) {
         if (cpu_only)
             throw snc::Error("--device " + name + ": --sync-bn runs on the CPU only (a GPU step keeps its batch-norm sums on the device)");

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <snc/runtime/collective.hpp>
@@ -94,11 +95,13 @@ public:
         return low == high;
     }
 
-    // After a phase every process runs: the lowest rank whose `failed` is set, or -1 if none.
-    int first_failure(bool failed) {
-        int first = failed ? rank_ : INT_MAX;
+    // After a phase every process runs, each with its exit code (0: it went well): the lowest rank
+    // whose code is not 0 (-1 if none), and the highest code.
+    std::pair<int, int> agree(int code) {
+        int first = code ? rank_ : INT_MAX, highest = code;
         MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-        return first == INT_MAX ? -1 : first;
+        MPI_Allreduce(MPI_IN_PLACE, &highest, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        return {first == INT_MAX ? -1 : first, highest};
     }
 
     // Ends every process of the job: a failure that only this one saw.
