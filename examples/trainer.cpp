@@ -103,22 +103,20 @@ struct Options {
     bool sync_bn = false;
 };
 
-// The rank the launcher gave this process (Open MPI's, PMIx's, MPICH's variable), before MPI is
-// started: the other ranks keep quiet about a mistake in the options, which every rank sees.
-int launcher_rank() {
-    for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
-        if (const char* value = std::getenv(name)) return std::atoi(value);
-    return 0;
-}
-bool launched_by_mpirun() {
-    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"})
-        if (std::getenv(name)) return true;
-    return false;
-}
-int launcher_size() {
-    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
-        if (const char* value = std::getenv(name)) return std::max(1, std::atoi(value));
-    return 1;
+// What the launcher (Open MPI's mpirun, or MPICH's) told this process, read before MPI starts: its
+// rank and the number of processes; size 0 where no launcher started it.
+struct Launch {
+    int rank = 0, size = 0;
+};
+Launch launched() {
+    auto number = [](const char* open_mpi, const char* mpich) -> const char* {
+        const char* value = std::getenv(open_mpi);
+        return value ? value : std::getenv(mpich);
+    };
+    Launch launch;
+    if (const char* size = number("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")) launch.size = std::max(1, std::atoi(size));
+    if (const char* rank = number("OMPI_COMM_WORLD_RANK", "PMI_RANK")) launch.rank = std::atoi(rank);
+    return launch;
 }
 
 // Reads the options into `o`; returns -1, or the exit code: 0 after --help, 2 after a mistake (with
@@ -177,14 +175,14 @@ struct EpochRecord {
 // The processes of a data-parallel job (one, without mpirun or without MPI).
 class Job {
 public:
-    Job(int* argc, char*** argv) {
+    Job(Launch launch, int* argc, char*** argv) {
 #ifdef SNC_HAVE_MPI
-        if (launcher_size() > 1) {
+        if (launch.size > 1) {
             mpi_.emplace(argc, argv);
             rank_ = mpi_->rank(), size_ = mpi_->size();
         }
 #else
-        (void)argc, (void)argv;
+        (void)launch, (void)argc, (void)argv;
 #endif
     }
     int rank() const { return rank_; }
@@ -647,37 +645,36 @@ int main(int argc, char** argv) {
     std::ostringstream said;
     std::streambuf* out = std::cout.rdbuf();
     std::streambuf* err = std::cerr.rdbuf();
-    if (launcher_size() > 1) std::cout.rdbuf(said.rdbuf()), std::cerr.rdbuf(said.rdbuf());
+    const Launch launch = launched();
+    if (launch.size > 1) std::cout.rdbuf(said.rdbuf()), std::cerr.rdbuf(said.rdbuf());
     const int parsed = parse(argc, argv, options);
     std::cout.rdbuf(out), std::cerr.rdbuf(err);
+    if (launch.size <= 1 && parsed >= 0) return parsed;  // --help (0) or a mistake (2), said already
 #ifndef SNC_HAVE_MPI
+    if (launch.size > 1) {
+        if (launch.rank == 0)
+            std::cerr << program << ": started as " << launch.size << " processes by mpirun, but this trainer was built "
+                      << "without MPI (Debian's libopenmpi-dev): each would train alone\n";
+        return 2;
+    }
     if (options.sync_bn) {
         std::cerr << program << ": --sync-bn needs a trainer built with MPI (Debian's libopenmpi-dev), and this one was not\n";
         return 2;
     }
-    if (launcher_size() > 1) {
-        if (launcher_rank() == 0)
-            std::cerr << program << ": started as " << launcher_size() << " processes by mpirun, but this trainer was built "
-                      << "without MPI (Debian's libopenmpi-dev): each would train alone\n";
-        return 2;
-    }
 #endif
-    if (options.sync_bn && !launched_by_mpirun()) {
+    Job job(launch, &argc, &argv);
+    if (launch.size > 1) {
+        // Every process stops if one read --help (0) or a mistake (2): the lowest of them says what
+        // it read (--help then goes to stderr). Codes pass as code + 1, so that 0 means "went on".
+        if (auto [first, worst] = job.agree(parsed >= 0 ? parsed + 1 : 0); first >= 0) {
+            if (job.rank() == first) std::cerr << said.str();
+            return worst - 1;
+        }
+    }
+    if (options.sync_bn && launch.size == 0) {
         std::cerr << program << ": --sync-bn synchronizes the processes of `mpirun -n K`; a process started alone has the "
                   << "whole batch already\n";
         return 2;
-    }
-    Job job(&argc, &argv);
-    if (launcher_size() > 1 && parsed >= 0) {  // --help (0) or a mistake (2) on some process
-        auto [first, worst] = job.agree(parsed);
-        if (job.rank() == std::max(first, 0)) std::cerr << said.str();  // --help goes to stderr then
-        return worst;
-    } else if (launcher_size() > 1) {
-        if (auto [first, worst] = job.agree(0); first >= 0) {  // another process's mistake
-            return worst;
-        }
-    } else if (parsed >= 0) {
-        return parsed;
     }
     if (!options.threads && job.size() > 1) {
         // The processes on one machine share its cores: 2 processes of 2 threads on 2 cores ran

@@ -22,8 +22,8 @@
 //   device_interface()                                         (null on the CPU)
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -42,7 +42,7 @@ struct Hyperparameters {
     float learning_rate = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
 };
 
-// What a data-parallel job does with each step's gradients (the trainers' MPI, examples/mpi.hpp):
+// What a data-parallel job does with each step's gradients (the trainers' MPI: runtime/mpi.hpp):
 // a segment's range of the gradient buffer is handed over as soon as its backward pass has written
 // it, so that its exchange overlaps the backward passes of the segments before it; before SGD the
 // step waits for every range (the sum over the processes, divided by their number).
